@@ -1,0 +1,12 @@
+//! UDT version 4 (UDP-based Data Transfer): the wire format and a sans-IO protocol
+//! core, wire-compatible with the reference C++ library (udt4.11).
+//!
+//! The core never reads a clock, sleeps, touches a socket or draws randomness it was
+//! not handed: time comes in as [`time::Instant`], datagrams as bytes, and what to
+//! send comes out of `poll_transmit`. The simulator (`netsim`) and the tokio driver
+//! are thin loops around it.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod packet;
+pub mod seq;
