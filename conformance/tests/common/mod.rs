@@ -1,6 +1,8 @@
 //! Shared helpers for the integration tests.
 #![allow(dead_code)]
 
+pub mod frames;
+
 use std::path::PathBuf;
 
 /// The reference captures recorded from the C++ UDT4 library.
