@@ -21,7 +21,10 @@ use crate::capture::{Capture, Datagram};
 
 /// Whether `d` was sent from or to UDP port `port` (`None` matches everything).
 pub fn matches_port(d: &Datagram, port: Option<u16>) -> bool {
-    port.is_none_or(|p| d.src.port() == p || d.dst.port() == p)
+    match port {
+        None => true,
+        Some(p) => d.src.port() == p || d.dst.port() == p,
+    }
 }
 
 /// The decode lines of every datagram in `capture` to or from `port`, in file order.

@@ -274,3 +274,35 @@ fn tshark_decodes_written_exchanges() {
         check_with_tshark(&path, n);
     }
 }
+
+/// The check above would notice a bad checksum: corrupt one UDP checksum and tshark
+/// reports that frame's status as bad (0).
+#[test]
+fn tshark_notices_a_corrupted_udp_checksum() {
+    if !tshark_available() {
+        eprintln!("tshark not found on PATH: skipping the Wireshark cross-check");
+        return;
+    }
+    let dir = scratch_dir("tshark_notices_a_corrupted_udp_checksum");
+    let path = dir.join("bad.pcap");
+    let client: SocketAddr = "10.0.0.1:40000".parse().unwrap();
+    let server: SocketAddr = "10.0.1.1:9000".parse().unwrap();
+    write_exchange(&path, client, server);
+    let mut bytes = std::fs::read(&path).unwrap();
+    // Frame 1 starts after the 24-byte file header and a 16-byte record header; its
+    // UDP checksum sits at IPv4 (20) + 6.
+    let at = 24 + 16 + 20 + 6;
+    bytes[at] ^= 0xFF;
+    std::fs::write(&path, &bytes).unwrap();
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(&path)
+        .args(["-o", "udp.check_checksum:TRUE", "-T", "fields"])
+        .args(["-e", "udp.checksum.status"])
+        .output()
+        .expect("run tshark");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let statuses: Vec<&str> = stdout.lines().collect();
+    assert_eq!(statuses.first(), Some(&"0"), "{stdout}");
+    assert!(statuses[1..].iter().all(|s| *s == "1"), "{stdout}");
+}
