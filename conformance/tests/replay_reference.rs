@@ -747,6 +747,55 @@ impl<'a> Rendezvous<'a> {
         );
     }
 
+    /// Feeds every recorded data packet of the peer after `now`, then checks that the
+    /// distinct payloads (`len` bytes) come out of `recv` in order and that no ACK of
+    /// ours acknowledges beyond what the peer sent.
+    fn receive_peer_stream(&mut self, len: usize) {
+        let port = self.port();
+        let mut by_seq = std::collections::BTreeMap::new();
+        let mut highest: Option<SeqNumber> = None;
+        let mut sent = Vec::new();
+        for d in self.peer_datagrams() {
+            let Ok(Packet::Data(data)) = Packet::parse(&d.payload) else {
+                continue;
+            };
+            by_seq.insert(data.seq.value(), data.payload.to_vec());
+            highest = Some(match highest {
+                Some(h) if h.offset_to(data.seq) <= 0 => h,
+                _ => data.seq,
+            });
+            if self.r.instant(d.time_ns) >= self.r.now {
+                sent.extend(self.feed(d));
+            }
+        }
+        let end = self.r.now + Duration::from_millis(50);
+        sent.extend(self.r.advance(end));
+        let top = highest.expect("peer data").next();
+        for s in &sent {
+            if let Ok(Packet::Control(ControlPacket {
+                control: Control::Ack(ack),
+                ..
+            })) = Packet::parse(&s.bytes)
+            {
+                assert!(
+                    ack.seq.offset_to(top) >= 0,
+                    "rendezvous {port}: ACK {} beyond {}",
+                    ack.seq.value(),
+                    top.value()
+                );
+            }
+        }
+        let expected: Vec<u8> = by_seq.into_values().flatten().collect();
+        assert_eq!(expected.len(), len, "rendezvous {port}: recorded payload");
+        let mut buf = vec![0u8; 2 * len];
+        let n = self.r.ep.recv(self.handle, &mut buf).expect("recv");
+        assert_eq!(n, len, "rendezvous {port}: bytes received");
+        assert!(
+            buf[..n] == expected[..],
+            "rendezvous {port}: stream contents"
+        );
+    }
+
     fn assert_connected(&mut self, peer: &Handshake) {
         let port = self.port();
         assert_eq!(
@@ -802,23 +851,7 @@ fn rendezvous_side_a_follows_the_reference() {
     a.assert_connected(&b1);
 
     // B's 8 KiB as recorded (its data packets, readdressed to us) are delivered.
-    let mut expected = Vec::new();
-    for d in a.peer_datagrams() {
-        let Ok(Packet::Data(data)) = Packet::parse(&d.payload) else {
-            continue;
-        };
-        expected.extend_from_slice(data.payload);
-        a.feed(d);
-    }
-    let end = a.r.now + Duration::from_millis(50);
-    a.r.advance(end);
-    let mut buf = vec![0u8; 16_384];
-    let n = a.r.ep.recv(a.handle, &mut buf).expect("recv");
-    assert_eq!(expected.len(), 8192, "B's recorded payload");
-    assert!(
-        buf[..n] == expected[..],
-        "received {n} bytes, expected B's 8192"
-    );
+    a.receive_peer_stream(8192);
 }
 
 #[test]
@@ -848,6 +881,9 @@ fn rendezvous_side_b_follows_the_reference_and_completes_on_data() {
     b.feed(first_data);
     b.assert_connected(&a1);
     assert_eq!(a0.socket_id, a1.socket_id);
+
+    // A's 8 KiB, including its late retransmissions, are delivered.
+    b.receive_peer_stream(8192);
 }
 
 #[test]
