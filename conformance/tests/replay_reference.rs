@@ -71,6 +71,14 @@ fn with_dest(bytes: &[u8], dest: u32) -> Vec<u8> {
     out
 }
 
+/// The destination id and contents of a control packet, if it is one.
+fn control_of(bytes: &[u8]) -> Option<(u32, Control<'_>)> {
+    match Packet::parse(bytes).ok()? {
+        Packet::Control(c) => Some((c.dest, c.control)),
+        Packet::Data(_) => None,
+    }
+}
+
 fn is_handshake(d: &Datagram) -> bool {
     handshake(&d.payload).is_some()
 }
@@ -995,5 +1003,89 @@ fn listener_receives_the_reference_clean_transfer() {
         last,
         highest.expect("data").next(),
         "{name}: the final ACK covers everything"
+    );
+}
+
+/// The keep-alive cadence and the ACK of an idle connection, against the reference
+/// listener in `cs_idle_keepalive`: the client's keep-alives, data, ACK2 and
+/// shutdown are fed into our listener-created connection.
+#[test]
+fn listener_idle_keepalives_and_ack_match_reference() {
+    let name = "cs_idle_keepalive";
+    let capture = load(name);
+    let Accepted {
+        replay: mut r,
+        handle,
+        server_id,
+    } = replay_listener(name, &capture, 600);
+    let cs = cs_handshake(name, &capture);
+    let client_id = expect_handshake(&cs.request.payload, name).1.socket_id;
+
+    let mut sent = Vec::new();
+    for d in capture
+        .datagrams
+        .iter()
+        .filter(|d| d.src == cs.client && !is_handshake(d))
+    {
+        sent.extend(r.feed(d, &with_dest(&d.payload, server_id)));
+    }
+    let end = r.now + Duration::from_secs(1);
+    let after_shutdown = r.now;
+    sent.extend(r.advance(end));
+
+    let ours: Vec<(Instant, u32, Control<'_>)> = sent
+        .iter()
+        .map(|s| {
+            assert_eq!(s.to, cs.client, "{name}: destination");
+            let (dest, c) = control_of(&s.bytes).expect("only control packets");
+            (s.at, dest, c)
+        })
+        .collect();
+    let reference: Vec<(Instant, u32, Control<'_>)> = capture
+        .datagrams
+        .iter()
+        .filter(|d| d.src == cs.server && !is_handshake(d))
+        .map(|d| {
+            let (dest, c) = control_of(&d.payload).expect("only control packets");
+            (r.instant(d.time_ns), dest, c)
+        })
+        .collect();
+
+    // The same packets in the same order, to the client's id.
+    let kinds = |v: &[(Instant, u32, Control<'_>)]| -> Vec<(u16, u16)> {
+        v.iter().map(|(_, _, c)| c.kind()).collect()
+    };
+    assert_eq!(kinds(&ours), kinds(&reference), "{name}: packet sequence");
+    for ((at, dest, c), (ref_at, _, ref_c)) in ours.iter().zip(&reference) {
+        assert_eq!(*dest, client_id, "{name}: dest");
+        // Keep-alives every 0.624 s, as the reference: within 5 ms of its.
+        let skew = at.as_micros().abs_diff(ref_at.as_micros());
+        assert!(
+            skew <= 5_000,
+            "{name}: {c:?} at {at:?}, reference at {ref_at:?}"
+        );
+        if let Control::Ack(_) = c {
+            // The first full ACK, field for field: number 1, RTT 100 ms / 50 ms,
+            // 8190 free, rate 1, capacity 1000.
+            assert_eq!(c, ref_c, "{name}: ACK");
+        }
+    }
+    assert!(
+        ours.iter().all(|(at, _, _)| *at <= after_shutdown),
+        "{name}: sent after the peer's shutdown"
+    );
+    assert!(
+        matches!(
+            r.ep.state(handle),
+            SocketState::Broken | SocketState::Closed | SocketState::NonExist
+        ),
+        "{name}: state after shutdown {:?}",
+        r.ep.state(handle)
+    );
+    let mut buf = [0u8; 2000];
+    let n = r.ep.recv(handle, &mut buf).expect("recv after shutdown");
+    assert_eq!(
+        n, 1000,
+        "{name}: the 1000 bytes acknowledged before shutdown"
     );
 }
