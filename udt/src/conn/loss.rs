@@ -17,7 +17,6 @@ impl LossList {
     }
 
     /// How many sequence numbers are listed.
-    #[cfg(test)]
     pub(crate) fn len(&self) -> u64 {
         self.len
     }
@@ -123,7 +122,6 @@ impl LossList {
         Some(s)
     }
 
-    #[cfg(test)]
     pub(crate) fn ranges(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
         self.ranges.iter().map(|(&s, &e)| (s, e))
     }

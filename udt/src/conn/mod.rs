@@ -78,6 +78,9 @@ pub enum Event {
     Closed,
 }
 
+/// The most a NAK carries: 128 ranges, well inside the smallest MSS's payload.
+const MAX_NAK_BYTES: usize = 1024;
+
 /// Extended sequence numbers start here, so that unwrapping never goes below 0.
 const EXT_ORIGIN: u64 = 1 << 40;
 
@@ -99,6 +102,8 @@ enum Outgoing {
     Ack(Ack),
     /// An inclusive range of unwrapped sequence numbers.
     Nak(u64, u64),
+    /// The whole receiver loss list as it stands when sent (periodic NAK).
+    NakAll,
     Ack2(AckNumber),
     Shutdown,
     Drop(DropRequest),
@@ -157,6 +162,7 @@ pub(crate) struct Connection {
     ack_history: AckHistory,
     arrivals: ArrivalWindows,
     next_ack_time: Instant,
+    next_nak_time: Instant,
     last_ack24_time: Instant,
     pkts_since_ack: u32,
     light_ack_count: u32,
@@ -225,6 +231,7 @@ impl Connection {
             ack_history: AckHistory::default(),
             arrivals: ArrivalWindows::new(now),
             next_ack_time: now + Duration::SYN,
+            next_nak_time: now,
             last_ack24_time: now,
             pkts_since_ack: 0,
             light_ack_count: 1,
@@ -387,6 +394,9 @@ impl Connection {
             self.send_ack(now, true);
             self.light_ack_count += 1;
         }
+        if !self.rcv_loss.is_empty() && now >= self.next_nak_time {
+            self.send_periodic_nak(now);
+        }
         if now >= self.exp_deadline() {
             self.on_exp(now);
         }
@@ -438,6 +448,9 @@ impl Connection {
                 if self.ack_pending() {
                     t = t.min(self.next_ack_time);
                 }
+                if !self.rcv_loss.is_empty() {
+                    t = t.min(self.next_nak_time);
+                }
                 if let Some(at) = self.next_send {
                     t = t.min(Instant::from_micros(at.ceil() as u64));
                 }
@@ -455,8 +468,11 @@ impl Connection {
 
     /// Writes the next packet due at `now` into `buf`; returns its length.
     pub(crate) fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
-        if let Some(out) = self.outgoing.pop_front() {
-            return Some(self.emit_control(out, buf));
+        while let Some(out) = self.outgoing.pop_front() {
+            match self.emit_control(out, buf) {
+                0 => continue, // nothing left to say (a NAK overtaken by arrivals)
+                n => return Some(n),
+            }
         }
         if matches!(self.state, SocketState::Connected | SocketState::Closing) {
             return self.poll_data(now, buf);
@@ -465,16 +481,23 @@ impl Connection {
     }
 
     fn emit_control(&mut self, out: Outgoing, buf: &mut [u8]) -> usize {
-        let mut nak = [0u8; 8];
+        let mut nak = [0u8; MAX_NAK_BYTES];
         let (dest, control) = match out {
             // Requests before the peer's id is known go to 0 (§3.8).
             Outgoing::Handshake(hs) => (self.handshake_dest(&hs), Control::Handshake(hs)),
             Outgoing::KeepAlive => (self.peer_id, Control::KeepAlive),
             Outgoing::Ack(a) => (self.peer_id, Control::Ack(a)),
-            Outgoing::Nak(first, last) => {
-                let n = LossList::encode([(wire_seq(first), wire_seq(last))], &mut nak)
-                    .expect("one range fits in two words");
-                let list = LossList::parse(&nak[..n]).expect("just encoded");
+            Outgoing::Nak(..) | Outgoing::NakAll => {
+                let n = match out {
+                    Outgoing::Nak(first, last) => {
+                        LossList::encode([(wire_seq(first), wire_seq(last))], &mut nak)
+                    }
+                    _ => self.encode_loss_list(&mut nak),
+                };
+                let list = n.and_then(|n| LossList::parse(&nak[..n]).ok());
+                let Some(list) = list else {
+                    return 0; // nothing left to report
+                };
                 (self.peer_id, Control::Nak(list))
             }
             Outgoing::Ack2(n) => (self.peer_id, Control::Ack2(n)),

@@ -3,7 +3,7 @@
 //! (`udt-protocol.md` §5.2–§5.7, §8.2).
 
 use super::{unwrap_seq, wire_seq, Connection, Event, Outgoing};
-use crate::packet::{Ack, AckInfo, AckRates, DataPacket, DropRequest};
+use crate::packet::{Ack, AckInfo, AckRates, DataPacket, DropRequest, LossList};
 use crate::seq::AckNumber;
 use crate::time::{Duration, Instant};
 
@@ -32,6 +32,7 @@ impl Connection {
             self.stats.pkt_rcv_loss_total += self.rcv_loss.insert(first, last);
             self.outgoing.push_back(Outgoing::Nak(first, last));
             self.stats.pkt_sent_nak_total += 1;
+            self.next_nak_time = now + self.nak_interval();
         }
         if seq > self.rcv_largest {
             self.rcv_largest = seq;
@@ -42,6 +43,44 @@ impl Connection {
         if d.payload.len() != self.payload_size {
             self.next_ack_time = now;
         }
+    }
+
+    /// UDT4 computes `RTT + 4·RTTVar + losses·10⁶/arrival rate`, floor 300 ms,
+    /// after each NAK (§5.4).
+    fn nak_interval(&self) -> Duration {
+        let rate = u64::from(self.arrivals.arrival_rate());
+        let drain = if rate > 0 {
+            self.rcv_loss.len() * 1_000_000 / rate
+        } else {
+            0
+        };
+        let t = u64::from(self.rtt) + 4 * u64::from(self.rtt_var) + drain;
+        Duration::from_micros(t.max(300_000))
+    }
+
+    /// UDT 4.9–4.11 never repeat a NAK and leave lost retransmissions to the
+    /// sender's EXP timer; but the receiver's repeated ACKs keep resetting that
+    /// timer, and once the ACK is confirmed the receiver falls silent, so a lost
+    /// retransmission stalls the transfer for an EXP period and then costs a
+    /// go-back-N. Re-reporting outstanding losses every NAK interval, as the
+    /// draft and earlier UDT releases do, repairs them; UDT4 senders accept
+    /// repeated NAKs (§5.4).
+    pub(super) fn send_periodic_nak(&mut self, now: Instant) {
+        self.outgoing.push_back(Outgoing::NakAll);
+        self.stats.pkt_sent_nak_total += 1;
+        self.next_nak_time = now + self.nak_interval();
+    }
+
+    /// Writes the receiver loss list, oldest first, as NAK words into `buf`
+    /// (as many ranges as fit in one packet for this MSS).
+    pub(super) fn encode_loss_list(&self, buf: &mut [u8]) -> Option<usize> {
+        let room = (self.mss as usize).saturating_sub(44).min(buf.len()) & !7;
+        let ranges = self
+            .rcv_loss
+            .ranges()
+            .take(room / 8)
+            .map(|(a, b)| (wire_seq(a), wire_seq(b)));
+        LossList::encode(ranges, &mut buf[..room]).filter(|&n| n > 0)
     }
 
     /// The ACK point: the first loss, or one past the largest received.
