@@ -8,6 +8,7 @@
 
 pub mod link;
 pub mod loss;
+pub mod nat;
 pub mod packet;
 pub mod rng;
 pub mod scenario;
