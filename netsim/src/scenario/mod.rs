@@ -101,50 +101,107 @@ pub struct NatSpec {
     pub hairpin: bool,
 }
 
-/// Jitter distributions.
+/// Jitter distributions, written as a one-key map: `{ uniform: 5ms }`,
+/// `{ normal: { mean: 0ms, stddev: 2ms } }`, `{ pareto: { scale: 1ms, shape: 1.5 } }`.
 #[derive(Clone, Copy, Debug, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[serde(try_from = "JitterRepr")]
 pub enum JitterSpec {
     /// Uniform extra delay in `[0, max]`.
     Uniform(Dur),
     /// Normal extra delay, clamped at zero.
-    Normal {
-        /// Mean.
-        #[serde(default)]
-        mean: Dur,
-        /// Standard deviation.
-        stddev: Dur,
-    },
+    Normal(NormalSpec),
     /// Pareto extra delay (heavy tail), starting at zero.
-    Pareto {
-        /// Scale.
-        scale: Dur,
-        /// Shape α (> 0).
-        shape: f64,
-    },
+    Pareto(ParetoSpec),
 }
 
-/// Loss models.
+/// Parameters of normal jitter.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NormalSpec {
+    /// Mean.
+    #[serde(default)]
+    pub mean: Dur,
+    /// Standard deviation.
+    pub stddev: Dur,
+}
+
+/// Parameters of Pareto jitter.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParetoSpec {
+    /// Scale.
+    pub scale: Dur,
+    /// Shape α (> 0).
+    pub shape: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JitterRepr {
+    uniform: Option<Dur>,
+    normal: Option<NormalSpec>,
+    pareto: Option<ParetoSpec>,
+}
+
+impl TryFrom<JitterRepr> for JitterSpec {
+    type Error = String;
+    fn try_from(r: JitterRepr) -> Result<Self, String> {
+        match (r.uniform, r.normal, r.pareto) {
+            (Some(u), None, None) => Ok(JitterSpec::Uniform(u)),
+            (None, Some(n), None) => Ok(JitterSpec::Normal(n)),
+            (None, None, Some(p)) => Ok(JitterSpec::Pareto(p)),
+            _ => Err("expected exactly one of `uniform`, `normal`, `pareto`".into()),
+        }
+    }
+}
+
+/// Loss models, written as a one-key map: `{ bernoulli: 1% }`,
+/// `{ gilbert_elliott: { p_gb: 1%, p_bg: 30%, loss_bad: 50% } }`, `{ drop: [17, 18] }`.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[serde(try_from = "LossRepr")]
 pub enum LossSpec {
     /// Independent loss with this probability.
     Bernoulli(Prob),
     /// Two-state bursty loss.
-    GilbertElliott {
-        /// P(Good → Bad) per packet.
-        p_gb: Prob,
-        /// P(Bad → Good) per packet.
-        p_bg: Prob,
-        /// Loss probability in Good.
-        #[serde(default)]
-        loss_good: Prob,
-        /// Loss probability in Bad; 100% by default.
-        #[serde(default)]
-        loss_bad: Option<Prob>,
-    },
+    GilbertElliott(GilbertSpec),
     /// Drop exactly these 0-based packet indices of this direction.
     Drop(Vec<u64>),
+}
+
+/// Parameters of Gilbert–Elliott loss.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GilbertSpec {
+    /// P(Good → Bad) per packet.
+    pub p_gb: Prob,
+    /// P(Bad → Good) per packet.
+    pub p_bg: Prob,
+    /// Loss probability in Good.
+    #[serde(default)]
+    pub loss_good: Prob,
+    /// Loss probability in Bad; 100% by default.
+    #[serde(default)]
+    pub loss_bad: Option<Prob>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LossRepr {
+    bernoulli: Option<Prob>,
+    gilbert_elliott: Option<GilbertSpec>,
+    drop: Option<Vec<u64>>,
+}
+
+impl TryFrom<LossRepr> for LossSpec {
+    type Error = String;
+    fn try_from(r: LossRepr) -> Result<Self, String> {
+        match (r.bernoulli, r.gilbert_elliott, r.drop) {
+            (Some(p), None, None) => Ok(LossSpec::Bernoulli(p)),
+            (None, Some(g), None) => Ok(LossSpec::GilbertElliott(g)),
+            (None, None, Some(d)) => Ok(LossSpec::Drop(d)),
+            _ => Err("expected exactly one of `bernoulli`, `gilbert_elliott`, `drop`".into()),
+        }
+    }
 }
 
 /// Reordering: a fraction of packets is held back by an extra delay.

@@ -19,8 +19,9 @@ fn list(names: &BTreeSet<&str>) -> String {
 }
 
 fn check_jitter(j: &Option<JitterSpec>, at: &str) -> Result<(), String> {
-    if let Some(JitterSpec::Pareto { shape, .. }) = j {
-        if !(*shape > 0.0 && shape.is_finite()) {
+    if let Some(JitterSpec::Pareto(p)) = j {
+        let shape = p.shape;
+        if !(shape > 0.0 && shape.is_finite()) {
             return Err(format!("{at}.jitter.pareto.shape: must be a positive number, got {shape}"));
         }
     }
