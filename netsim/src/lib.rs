@@ -12,3 +12,7 @@ pub mod nat;
 pub mod packet;
 pub mod rng;
 pub mod scenario;
+pub mod capture;
+pub mod net;
+pub mod sim;
+pub mod transport;
