@@ -16,3 +16,6 @@ pub mod capture;
 pub mod net;
 pub mod sim;
 pub mod transport;
+pub mod app;
+pub mod metrics;
+pub mod world;

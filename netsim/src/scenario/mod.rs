@@ -5,6 +5,7 @@
 
 pub mod units;
 mod validate;
+pub use validate::split_host_port as validate_split;
 
 use crate::nat::{Dependence, Preset};
 use serde::Deserialize;
