@@ -93,6 +93,8 @@ pub struct FlowState {
     pub latency_sum: u128,
     /// Largest message latency, ns.
     pub latency_max: u64,
+    /// Sender statistics at the last sample or before closing.
+    pub last_stats: Option<crate::transport::ConnStats>,
     /// Scratch for building messages.
     pub msg_buf: Vec<u8>,
 }

@@ -19,3 +19,8 @@ pub mod transport;
 pub mod app;
 pub mod metrics;
 pub mod world;
+pub mod host;
+pub mod summary;
+pub mod expect;
+pub mod output;
+pub mod run;

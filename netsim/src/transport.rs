@@ -72,7 +72,7 @@ pub struct ConnOptions {
 /// One endpoint (one UDP port) as the simulator drives it.
 pub trait Transport {
     /// Starts listening.
-    fn listen(&mut self, opts: &ConnOptions) -> Result<(), String>;
+    fn listen(&mut self, now: u64, opts: &ConnOptions) -> Result<(), String>;
     /// Starts a client connect.
     fn connect(&mut self, now: u64, remote: SocketAddr, opts: &ConnOptions) -> Result<Conn, String>;
     /// Starts a rendezvous connect.

@@ -166,8 +166,8 @@ impl World {
         let sender_ep = self.bind(s_node, s_addr, i, Side::Sender, factory).map_err(at)?;
         let receiver_ep = self.bind(r_node, r_addr, i, Side::Receiver, factory).map_err(at)?;
         let opts = ConnOptions { mode: f.mode, options: f.options.clone(), cc: f.cc.clone() };
-        if f.rendezvous.is_none() {
-            self.endpoints[receiver_ep].transport.listen(&opts).map_err(|e| at(format!("listen: {e}")))?;
+        if f.rendezvous.is_none() && f.listen {
+            self.endpoints[receiver_ep].transport.listen(0, &opts).map_err(|e| at(format!("listen: {e}")))?;
         }
         self.flows.push(FlowState { spec: Some(f.clone()), sender_ep, receiver_ep, ..Default::default() });
         self.queue.push(f.start.0, Ev::FlowStart(i as u32));
@@ -403,17 +403,24 @@ impl World {
             Side::Sender => fl.pump_send(now, e.transport.as_mut()),
             Side::Receiver => fl.pump_recv(now, e.transport.as_mut(), &mut self.rxbuf),
         }
-        if fl.completed_at.is_some() && !fl.stopped && fl.spec().transfer.is_some() {
-            // A sized transfer is over: both applications close.
-            fl.stopped = true;
-            let (se, re, sc, rc) = (fl.sender_ep, fl.receiver_ep, fl.sender_conn, fl.receiver_conn);
-            if let Some(c) = sc {
-                self.endpoints[se].transport.close(now, c);
-            }
-            if let Some(c) = rc {
-                self.endpoints[re].transport.close(now, c);
-            }
+        if !(fl.completed_at.is_some() && !fl.stopped && fl.spec().transfer.is_some()) {
+            return;
         }
+        // A sized transfer is over: both applications close.
+        fl.stopped = true;
+        let (se, re, sc, rc) = (fl.sender_ep, fl.receiver_ep, fl.sender_conn, fl.receiver_conn);
+        let flow = e.flow;
+        if let Some(c) = sc {
+            let st = self.endpoints[se].transport.stats(c);
+            self.flows[flow].last_stats = st.or(self.flows[flow].last_stats);
+            self.endpoints[se].transport.close(now, c);
+        }
+        if let Some(c) = rc {
+            self.endpoints[re].transport.close(now, c);
+        }
+        // The endpoint being driven is drained by the caller; the other one now.
+        let other = if ep == se { re } else { se };
+        self.drive(other);
     }
 
     fn app_event(&mut self, ep: usize, c: Conn, e: ConnEvent) {
@@ -456,6 +463,9 @@ impl World {
             let (ep, c, recv) = (f.sender_ep, f.sender_conn, f.bytes_recv);
             let name = f.spec().name.clone();
             let st = c.and_then(|c| self.endpoints[ep].transport.stats(c));
+            if st.is_some() {
+                self.flows[i].last_stats = st;
+            }
             self.metrics.sample_flow(t, i, &name, recv, st);
         }
         for l in &mut self.net.links {

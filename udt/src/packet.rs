@@ -393,7 +393,7 @@ pub struct LossList<'a> {
 impl<'a> LossList<'a> {
     /// Validates a NAK body.
     pub fn parse(body: &'a [u8]) -> Result<Self, DecodeError> {
-        if body.is_empty() || body.len() % 4 != 0 {
+        if body.is_empty() || !body.len().is_multiple_of(4) {
             return Err(DecodeError::BodyLength {
                 kind: "NAK",
                 len: body.len(),
@@ -441,12 +441,14 @@ impl<'a> LossList<'a> {
         let mut n = 0;
         for (first, last) in ranges {
             if first == last {
-                buf.get_mut(n..n + 4)?.copy_from_slice(&first.value().to_be_bytes());
+                buf.get_mut(n..n + 4)?
+                    .copy_from_slice(&first.value().to_be_bytes());
                 n += 4;
             } else {
                 buf.get_mut(n..n + 4)?
                     .copy_from_slice(&(first.value() | RANGE_BIT).to_be_bytes());
-                buf.get_mut(n + 4..n + 8)?.copy_from_slice(&last.value().to_be_bytes());
+                buf.get_mut(n + 4..n + 8)?
+                    .copy_from_slice(&last.value().to_be_bytes());
                 n += 8;
             }
         }
@@ -538,7 +540,7 @@ fn put32(b: &mut [u8], at: usize, v: u32) {
 /// Bodies of "empty" control types: UDT4 sends one zero word, but any length that is
 /// a whole number of words is accepted, as UDT4 accepts it.
 fn check_words(kind: &'static str, body: &[u8]) -> Result<(), DecodeError> {
-    if body.len() % 4 == 0 {
+    if body.len().is_multiple_of(4) {
         Ok(())
     } else {
         Err(DecodeError::BodyLength {
@@ -546,6 +548,18 @@ fn check_words(kind: &'static str, body: &[u8]) -> Result<(), DecodeError> {
             len: body.len(),
             expected: "a multiple of 4",
         })
+    }
+}
+
+impl DataPacket<'_> {
+    /// Writes only the 16-byte header, for senders that put the payload in place
+    /// themselves.
+    pub fn emit_header(&self, out: &mut [u8; HEADER_LEN]) {
+        put32(out, 0, self.seq.value());
+        let flags = self.boundary.bits() | if self.in_order { ORDER_BIT } else { 0 };
+        put32(out, 4, flags | self.msg.value());
+        put32(out, 8, self.timestamp);
+        put32(out, 12, self.dest);
     }
 }
 
@@ -665,16 +679,17 @@ impl<'a> Packet<'a> {
         let buf = &mut buf[..len];
         match self {
             Packet::Data(d) => {
-                put32(buf, 0, d.seq.value());
-                let flags = d.boundary.bits() | if d.in_order { ORDER_BIT } else { 0 };
-                put32(buf, 4, flags | d.msg.value());
-                put32(buf, 8, d.timestamp);
-                put32(buf, 12, d.dest);
-                buf[HEADER_LEN..].copy_from_slice(d.payload);
+                let (header, payload) = buf.split_at_mut(HEADER_LEN);
+                d.emit_header(header.try_into().expect("split at HEADER_LEN"));
+                payload.copy_from_slice(d.payload);
             }
             Packet::Control(c) => {
                 let (kind, extended) = c.control.kind();
-                put32(buf, 0, CONTROL_BIT | (u32::from(kind) << 16) | u32::from(extended));
+                put32(
+                    buf,
+                    0,
+                    CONTROL_BIT | (u32::from(kind) << 16) | u32::from(extended),
+                );
                 put32(buf, 4, c.control.info());
                 put32(buf, 8, c.timestamp);
                 put32(buf, 12, c.dest);

@@ -143,7 +143,10 @@ mod tests {
 
     #[test]
     fn message_numbers_skip_zero_and_max() {
-        assert_eq!(MsgNumber::new(MsgNumber::MAX - 1).next_message(), MsgNumber::new(1));
+        assert_eq!(
+            MsgNumber::new(MsgNumber::MAX - 1).next_message(),
+            MsgNumber::new(1)
+        );
         assert_eq!(MsgNumber::new(7).next_message(), MsgNumber::new(8));
         assert_eq!(MsgNumber::new(MsgNumber::MAX).next(), MsgNumber::new(0));
     }

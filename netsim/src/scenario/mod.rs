@@ -373,6 +373,10 @@ pub struct FlowSpec {
     /// Server `host:port` (or `ip:port`), which listens.
     #[serde(default)]
     pub to: Option<String>,
+    /// Whether the server side listens (default true); `false` tests a connect to a port
+    /// where nothing listens.
+    #[serde(default = "yes")]
+    pub listen: bool,
     /// Instead of from/to: two `host:port` peers that both call rendezvous.
     #[serde(default)]
     pub rendezvous: Option<[String; 2]>,

@@ -39,7 +39,10 @@ fn cookie_reply_from_the_reference() {
     assert_eq!(h.socket_id, 765770908);
     assert_eq!(h.cookie, 0xd8d6d392);
     assert_eq!(h.peer_ip.to_addr(), IpAddr::V4(Ipv4Addr::LOCALHOST));
-    assert_eq!(PeerIp::from_addr(IpAddr::V4(Ipv4Addr::LOCALHOST)), h.peer_ip);
+    assert_eq!(
+        PeerIp::from_addr(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        h.peer_ip
+    );
 }
 
 #[test]
@@ -70,7 +73,10 @@ fn data_packet_flags_and_payload() {
     let Packet::Data(d) = roundtrip(&bytes) else {
         panic!("not data")
     };
-    assert_eq!((d.boundary, d.in_order, d.msg.value()), (Boundary::First, true, 7));
+    assert_eq!(
+        (d.boundary, d.in_order, d.msg.value()),
+        (Boundary::First, true, 7)
+    );
 }
 
 #[test]
@@ -97,7 +103,10 @@ fn ack_forms() {
         panic!()
     };
     let info = a.full.unwrap();
-    assert_eq!((info.rtt, info.rtt_var, info.avail_buffer), (100_000, 50_000, 8176));
+    assert_eq!(
+        (info.rtt, info.rtt_var, info.avail_buffer),
+        (100_000, 50_000, 8176)
+    );
     assert_eq!(
         info.rates,
         Some(AckRates {
@@ -142,7 +151,10 @@ fn nak_encoding_mixes_singles_and_ranges() {
 
 #[test]
 fn malformed_input_is_a_typed_error() {
-    assert_eq!(Packet::parse(&[0x80; 15]), Err(DecodeError::Truncated { len: 15 }));
+    assert_eq!(
+        Packet::parse(&[0x80; 15]),
+        Err(DecodeError::Truncated { len: 15 })
+    );
     assert_eq!(Packet::parse(&[0; 16]), Err(DecodeError::EmptyData));
     let short_hs = hex("80000000 00000000 00000000 00000000 00000004");
     assert!(matches!(
@@ -153,7 +165,8 @@ fn malformed_input_is_a_typed_error() {
             ..
         })
     ));
-    let ack20 = hex("80020000 00000001 00000000 00000001 00000001 00000002 00000003 00000004 00000005");
+    let ack20 =
+        hex("80020000 00000001 00000000 00000001 00000001 00000002 00000003 00000004 00000005");
     assert!(matches!(
         Packet::parse(&ack20),
         Err(DecodeError::BodyLength { kind: "ACK", .. })
@@ -209,7 +222,10 @@ fn emit_reports_a_short_buffer() {
     );
     let mut buf = [0xffu8; 20];
     assert_eq!(p.emit(&mut buf), Ok(20));
-    assert_eq!(&buf[..], &hex("80010000 00000000 00000000 00000001 00000000")[..]);
+    assert_eq!(
+        &buf[..],
+        &hex("80010000 00000000 00000000 00000001 00000000")[..]
+    );
 }
 
 fn seq() -> impl Strategy<Value = SeqNumber> {
@@ -238,7 +254,17 @@ fn handshake() -> impl Strategy<Value = Handshake> {
         any::<[u8; 16]>().prop_map(PeerIp),
     )
         .prop_map(
-            |(version, socket_type, isn, mss, flight_flag_size, req_type, socket_id, cookie, peer_ip)| {
+            |(
+                version,
+                socket_type,
+                isn,
+                mss,
+                flight_flag_size,
+                req_type,
+                socket_id,
+                cookie,
+                peer_ip,
+            )| {
                 Handshake {
                     version,
                     socket_type,
@@ -280,7 +306,9 @@ fn ack() -> impl Strategy<Value = Ack> {
 /// borrowed bodies live in the strategy's vectors.
 fn check_roundtrip(p: Packet<'_>) -> Result<(), TestCaseError> {
     let mut buf = vec![0u8; p.buffer_len()];
-    let n = p.emit(&mut buf).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let n = p
+        .emit(&mut buf)
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
     prop_assert_eq!(n, buf.len());
     prop_assert_eq!(Packet::parse(&buf), Ok(p));
     Ok(())

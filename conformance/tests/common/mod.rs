@@ -1,0 +1,37 @@
+//! Shared helpers for the integration tests.
+#![allow(dead_code)]
+
+pub mod frames;
+
+use std::path::PathBuf;
+
+/// The reference captures recorded from the C++ UDT4 library.
+pub const REFERENCE: [&str; 9] = [
+    "cs_clean_transfer",
+    "cs_handshake_transfer",
+    "cs_idle_keepalive",
+    "lossy_transfer",
+    "lossy_transfer_5mib_snap256",
+    "rejected_socktype",
+    "rejected_version",
+    "rendezvous",
+    "sendfile_recvfile",
+];
+
+/// `conformance/traces/reference/`.
+pub fn reference_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("traces/reference")
+}
+
+/// The path of a reference capture's file with the given suffix.
+pub fn reference_file(name: &str, suffix: &str) -> PathBuf {
+    reference_dir().join(format!("{name}{suffix}"))
+}
+
+/// A fresh scratch directory for one test.
+pub fn scratch_dir(test: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(test);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir under the target dir");
+    dir
+}

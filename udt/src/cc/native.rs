@@ -1,0 +1,240 @@
+//! UDT's native congestion control (UDT4 `CUDTCC`, `udt-protocol.md` §6.3): slow
+//! start on a window, then rate-based AIMD with the increase derived from the
+//! estimated spare capacity and a randomised 1.125 decrease.
+
+use super::{CcContext, CcControl, CongestionControl};
+use crate::packet::LossList;
+use crate::seq::SeqNumber;
+use crate::time::{Duration, Instant};
+
+/// "RC interval": rate changes at most once per SYN.
+const RC_INTERVAL: Duration = Duration::SYN;
+/// β of the increase formula.
+const BETA: f64 = 0.000_001_5;
+/// Minimum increase, packets per RC interval (UDT 4.11).
+const MIN_INC: f64 = 0.01;
+
+/// The UDT4 native algorithm.
+#[derive(Clone, Debug, Default)]
+pub struct UdtNative {
+    last_rc_time: Instant,
+    slow_start: bool,
+    last_ack: SeqNumber,
+    loss: bool,
+    last_dec_seq: SeqNumber,
+    last_dec_period: f64,
+    nak_count: u32,
+    dec_random: u32,
+    avg_nak_num: u32,
+    dec_count: u32,
+}
+
+impl UdtNative {
+    /// The period that matches the receiver's reported arrival rate, or a window
+    /// spread over one RTT + SYN when there is no rate yet.
+    fn period_from_rate(ctx: &CcContext, cwnd: f64, inverted: bool) -> f64 {
+        if ctx.rcv_rate > 0 {
+            1e6 / f64::from(ctx.rcv_rate)
+        } else if inverted {
+            // UDT4's onLoss/onTimeout formula, inverted as written in 4.11.
+            cwnd / (f64::from(ctx.rtt_us) + RC_INTERVAL.as_micros() as f64)
+        } else {
+            (f64::from(ctx.rtt_us) + RC_INTERVAL.as_micros() as f64) / cwnd
+        }
+    }
+
+    /// UDT4 seeds `rand()` with the last decrease sequence number; a small
+    /// deterministic mixer stands in for it.
+    fn rand_unit(seed: u32) -> f64 {
+        let mut x = u64::from(seed).wrapping_add(0x9E37_79B9_7F4A_7C15);
+        x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        x ^= x >> 31;
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+impl CongestionControl for UdtNative {
+    fn init(&mut self, ctx: &CcContext, ctl: &mut CcControl) {
+        ctl.ack_period = Some(RC_INTERVAL);
+        ctl.cwnd = 16.0;
+        ctl.pkt_snd_period_us = 1.0;
+        *self = UdtNative {
+            last_rc_time: ctx.now,
+            slow_start: true,
+            last_ack: ctx.snd_curr_seq,
+            loss: false,
+            last_dec_seq: ctx.snd_curr_seq.prev(),
+            last_dec_period: 1.0,
+            nak_count: 0,
+            dec_random: 1,
+            avg_nak_num: 0,
+            dec_count: 0,
+        };
+    }
+
+    fn on_ack(&mut self, ctx: &CcContext, ctl: &mut CcControl, ack: SeqNumber) {
+        if ctx.now.saturating_since(self.last_rc_time) < RC_INTERVAL {
+            return;
+        }
+        self.last_rc_time = ctx.now;
+
+        if self.slow_start {
+            ctl.cwnd += f64::from(self.last_ack.len_to(ack));
+            self.last_ack = ack;
+            if ctl.cwnd > ctx.max_cwnd {
+                self.slow_start = false;
+                ctl.pkt_snd_period_us = Self::period_from_rate(ctx, ctl.cwnd, false);
+            }
+        } else {
+            ctl.cwnd = f64::from(ctx.rcv_rate) / 1e6
+                * (f64::from(ctx.rtt_us) + RC_INTERVAL.as_micros() as f64)
+                + 16.0;
+        }
+        if self.slow_start {
+            return;
+        }
+        if self.loss {
+            self.loss = false;
+            return;
+        }
+
+        let bandwidth = i64::from(ctx.bandwidth);
+        let mut spare = bandwidth - (1e6 / ctl.pkt_snd_period_us) as i64;
+        if ctl.pkt_snd_period_us > self.last_dec_period && bandwidth / 9 < spare {
+            spare = bandwidth / 9;
+        }
+        let mss = f64::from(ctx.mss);
+        let inc = if spare <= 0 {
+            MIN_INC
+        } else {
+            // 10^ceil(log10(B·MSS·8)) · β / MSS: the increase grows by decades of
+            // spare capacity in bits/s.
+            let decade = 10f64.powf((spare as f64 * mss * 8.0).log10().ceil());
+            (decade * BETA / mss).max(MIN_INC)
+        };
+        let rc = RC_INTERVAL.as_micros() as f64;
+        ctl.pkt_snd_period_us = ctl.pkt_snd_period_us * rc / (ctl.pkt_snd_period_us * inc + rc);
+    }
+
+    fn on_loss(&mut self, ctx: &CcContext, ctl: &mut CcControl, losses: LossList<'_>) {
+        if self.slow_start {
+            self.slow_start = false;
+            if ctx.rcv_rate > 0 {
+                ctl.pkt_snd_period_us = 1e6 / f64::from(ctx.rcv_rate);
+                return;
+            }
+            ctl.pkt_snd_period_us = Self::period_from_rate(ctx, ctl.cwnd, true);
+        }
+        self.loss = true;
+
+        let Some((first_lost, _)) = losses.ranges().next() else {
+            return;
+        };
+        if first_lost > self.last_dec_seq {
+            // A new congestion period.
+            self.last_dec_period = ctl.pkt_snd_period_us;
+            ctl.pkt_snd_period_us = (ctl.pkt_snd_period_us * 1.125).ceil();
+            self.avg_nak_num = (f64::from(self.avg_nak_num) * 0.875
+                + f64::from(self.nak_count) * 0.125)
+                .ceil() as u32;
+            self.nak_count = 1;
+            self.dec_count = 1;
+            self.last_dec_seq = ctx.snd_curr_seq;
+            let r = Self::rand_unit(self.last_dec_seq.value());
+            self.dec_random = ((f64::from(self.avg_nak_num) * r).ceil() as u32).max(1);
+        } else {
+            let dec_count = self.dec_count;
+            self.dec_count += 1;
+            self.nak_count += 1;
+            if dec_count < 5 && self.nak_count.is_multiple_of(self.dec_random) {
+                ctl.pkt_snd_period_us = (ctl.pkt_snd_period_us * 1.125).ceil();
+                self.last_dec_seq = ctx.snd_curr_seq;
+            }
+        }
+    }
+
+    fn on_timeout(&mut self, ctx: &CcContext, ctl: &mut CcControl) {
+        if self.slow_start {
+            self.slow_start = false;
+            ctl.pkt_snd_period_us = Self::period_from_rate(ctx, ctl.cwnd, true);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(now_ms: u64) -> CcContext {
+        CcContext {
+            now: Instant::from_micros(now_ms * 1000),
+            mss: 1500,
+            max_cwnd: 8192.0,
+            snd_curr_seq: SeqNumber::new(99),
+            rtt_us: 100_000,
+            rcv_rate: 0,
+            bandwidth: 0,
+        }
+    }
+
+    #[test]
+    fn slow_start_grows_the_window_by_what_was_acked() {
+        let mut cc = UdtNative::default();
+        let mut ctl = CcControl::default();
+        cc.init(&ctx(0), &mut ctl);
+        assert_eq!((ctl.cwnd, ctl.pkt_snd_period_us), (16.0, 1.0));
+        cc.on_ack(&ctx(5), &mut ctl, SeqNumber::new(120));
+        assert_eq!(ctl.cwnd, 16.0, "no change within one RC interval");
+        cc.on_ack(&ctx(11), &mut ctl, SeqNumber::new(120));
+        assert_eq!(ctl.cwnd, 16.0 + 22.0);
+    }
+
+    #[test]
+    fn loss_ends_slow_start_at_the_arrival_rate_then_decreases_by_an_eighth() {
+        let mut cc = UdtNative::default();
+        let mut ctl = CcControl::default();
+        cc.init(&ctx(0), &mut ctl);
+        let mut c = ctx(20);
+        c.rcv_rate = 10_000;
+        let nak = [0u8, 0, 0, 200];
+        cc.on_loss(&c, &mut ctl, LossList::parse(&nak).unwrap());
+        assert_eq!(ctl.pkt_snd_period_us, 100.0);
+        c.snd_curr_seq = SeqNumber::new(300);
+        let nak = [0u8, 0, 0, 250];
+        cc.on_loss(&c, &mut ctl, LossList::parse(&nak).unwrap());
+        assert_eq!(ctl.pkt_snd_period_us, 113.0, "ceil(100 × 1.125)");
+    }
+
+    #[test]
+    fn increase_follows_spare_capacity() {
+        let mut cc = UdtNative::default();
+        let mut ctl = CcControl::default();
+        let mut c = ctx(0);
+        c.max_cwnd = 10.0;
+        cc.init(&c, &mut ctl);
+        c.now = Instant::from_micros(20_000);
+        c.rcv_rate = 1000;
+        c.bandwidth = 11_000;
+        cc.on_ack(&c, &mut ctl, SeqNumber::new(150));
+        // Slow start ends at the arrival rate (period 1000 µs) and the same ACK
+        // already increases: spare = 11000 − 1000 pkt/s, capped at 11000 / 9 = 1222
+        // because the period is above the last decrease's, so
+        // inc = 10^ceil(log10(1222·1500·8)) · β / 1500 = 0.1 packets per 10 ms.
+        let after = |p: f64| p * 10_000.0 / (p * 0.1 + 10_000.0);
+        let first = after(1000.0);
+        assert!((ctl.pkt_snd_period_us - first).abs() < 1e-9);
+        c.now = Instant::from_micros(40_000);
+        cc.on_ack(&c, &mut ctl, SeqNumber::new(160));
+        assert!((ctl.pkt_snd_period_us - after(first)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn timeout_leaves_slow_start() {
+        let mut cc = UdtNative::default();
+        let mut ctl = CcControl::default();
+        cc.init(&ctx(0), &mut ctl);
+        cc.on_timeout(&ctx(500), &mut ctl);
+        assert!(!cc.slow_start);
+    }
+}

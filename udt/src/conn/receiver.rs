@@ -1,0 +1,134 @@
+//! The receiving half: storing data, detecting gaps (immediate NAK), generating
+//! full and light ACKs, RTT from ACK2, and message drop requests
+//! (`udt-protocol.md` §5.2–§5.7, §8.2).
+
+use super::{unwrap_seq, wire_seq, Connection, Event, Outgoing};
+use crate::packet::{Ack, AckInfo, AckRates, DataPacket, DropRequest};
+use crate::seq::AckNumber;
+use crate::time::{Duration, Instant};
+
+impl Connection {
+    pub(super) fn on_data(&mut self, now: Instant, d: &DataPacket<'_>) {
+        self.arrivals.on_arrival(now, d.seq.value());
+        let ctx = self.cc_context(now);
+        self.cc.on_pkt_received(&ctx, &mut self.ctl, d.seq);
+        self.pkts_since_ack += 1;
+        self.stats.pkt_recv_total += 1;
+
+        let seq = unwrap_seq(self.rcv_largest, d.seq);
+        // Only within [ACK point, ACK point + free buffer) is a packet stored.
+        let window = self.rcv.available(self.rcv_last_ack);
+        if seq < self.rcv_last_ack || seq - self.rcv_last_ack >= window {
+            return;
+        }
+        if !self.rcv.insert(seq, d.payload, d.boundary, d.msg) {
+            return; // a duplicate
+        }
+        self.stats.bytes_recv_total += d.payload.len() as u64;
+
+        if seq > self.rcv_largest + 1 {
+            // A gap: report it at once (UDT4 sends no periodic NAKs).
+            let (first, last) = (self.rcv_largest + 1, seq - 1);
+            self.stats.pkt_rcv_loss_total += self.rcv_loss.insert(first, last);
+            self.outgoing.push_back(Outgoing::Nak(first, last));
+            self.stats.pkt_sent_nak_total += 1;
+        }
+        if seq > self.rcv_largest {
+            self.rcv_largest = seq;
+        } else {
+            self.rcv_loss.remove(seq);
+        }
+        // A short packet ends a burst: acknowledge it without waiting.
+        if d.payload.len() != self.payload_size {
+            self.next_ack_time = now;
+        }
+    }
+
+    /// The ACK point: the first loss, or one past the largest received.
+    fn ack_point(&self) -> u64 {
+        self.rcv_loss.first().unwrap_or(self.rcv_largest + 1)
+    }
+
+    /// Whether the ACK timer has anything to say.
+    pub(super) fn ack_pending(&self) -> bool {
+        self.ack_point() != self.rcv_last_ack_ack
+    }
+
+    /// Sends a full ACK (or a light one), following UDT4's suppression rules.
+    pub(super) fn send_ack(&mut self, now: Instant, light: bool) {
+        let ack = self.ack_point();
+        if ack == self.rcv_last_ack_ack {
+            return; // the peer knows already
+        }
+        if light {
+            self.outgoing.push_back(Outgoing::Ack(Ack {
+                ack_number: AckNumber::new(0),
+                seq: wire_seq(ack),
+                full: None,
+            }));
+            return;
+        }
+        if ack > self.rcv_last_ack {
+            self.rcv_last_ack = ack;
+            // Data becomes readable only when a full ACK covers it.
+            self.events.push_back(Event::Readable);
+        } else if ack == self.rcv_last_ack {
+            // Repeat an unconfirmed ACK only every RTT + 4·RTTVar.
+            let repeat = Duration::from_micros(u64::from(self.rtt) + 4 * u64::from(self.rtt_var));
+            if now.saturating_since(self.last_ack24_time) < repeat {
+                return;
+            }
+        } else {
+            return;
+        }
+        if self.rcv_last_ack <= self.rcv_last_ack_ack {
+            return;
+        }
+        self.ack_number = self.ack_number.next();
+        let rates = if now.saturating_since(self.last_ack24_time) > Duration::SYN {
+            self.last_ack24_time = now;
+            Some(AckRates {
+                arrival_rate: self.arrivals.arrival_rate(),
+                link_capacity: self.arrivals.link_capacity(),
+            })
+        } else {
+            None
+        };
+        self.outgoing.push_back(Outgoing::Ack(Ack {
+            ack_number: self.ack_number,
+            seq: wire_seq(self.rcv_last_ack),
+            full: Some(AckInfo {
+                rtt: self.rtt,
+                rtt_var: self.rtt_var,
+                avail_buffer: self.rcv.available(self.rcv_last_ack).max(2) as u32,
+                rates,
+            }),
+        }));
+        self.ack_history
+            .store(self.ack_number, self.rcv_last_ack, now);
+        self.stats.pkt_sent_ack_total += 1;
+    }
+
+    /// An ACK2: the RTT sample, and the peer has our ACK.
+    pub(super) fn on_ack2(&mut self, now: Instant, n: AckNumber) {
+        let Some((ack, rtt)) = self.ack_history.acknowledge(n, now) else {
+            return;
+        };
+        self.rcv_last_ack_ack = self.rcv_last_ack_ack.max(ack);
+        self.update_rtt(rtt.min(u64::from(u32::MAX)) as u32);
+    }
+
+    /// The sender gave up on a message: forget its packets and losses.
+    pub(super) fn on_drop_request(&mut self, d: &DropRequest) {
+        let first = unwrap_seq(self.rcv_largest, d.first);
+        let last = unwrap_seq(self.rcv_largest, d.last);
+        if first > last || last - first > self.rcv.capacity() {
+            return; // nonsense; nothing in the buffer can match
+        }
+        self.rcv.drop_message(first, last, d.msg);
+        self.rcv_loss.remove_range(first, last);
+        if first <= self.rcv_largest + 1 && self.rcv_largest < last {
+            self.rcv_largest = last;
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! The sending half: the send schedule (pacing by the packet-sending period,
+//! retransmissions first, the window limit), and what ACKs and NAKs do to it
+//! (`udt-protocol.md` §6.1, §8.1).
+
+use super::{unwrap_seq, wire_seq, Connection, Event, Outgoing};
+use crate::packet::{Ack, DataPacket, DropRequest, LossList, HEADER_LEN};
+use crate::time::{Duration, Instant};
+use crate::Error;
+
+/// How far behind schedule the sender may fall before it stops catching up: a
+/// late driver gets a burst that keeps the average rate, not an unbounded one.
+const MAX_LATENESS_US: f64 = Duration::SYN.as_micros() as f64;
+
+impl Connection {
+    /// Puts the sender on the schedule. `now_exactly` moves an already scheduled
+    /// sender to `now` (UDT4 does so on NAK and timeout).
+    pub(super) fn schedule_send(&mut self, now: Instant, now_exactly: bool) {
+        if self.next_send.is_none() || now_exactly {
+            self.next_send = Some(now.as_micros() as f64);
+        }
+    }
+
+    /// The inter-packet interval: the CC's period, floored by the maximum bandwidth.
+    fn period_us(&self) -> f64 {
+        let floor = self
+            .opts
+            .max_bandwidth
+            .filter(|&bw| bw > 0)
+            .map_or(0.0, |bw| f64::from(self.mss) * 1e6 / bw as f64);
+        self.ctl.pkt_snd_period_us.max(floor)
+    }
+
+    /// The next data packet, if the schedule says one is due.
+    pub(super) fn poll_data(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        let t = now.as_micros() as f64;
+        let at = self.next_send?;
+        if at > t {
+            return None;
+        }
+        let at = at.max(t - MAX_LATENESS_US);
+        let Some((len, seq)) = self.next_data_packet(now, buf) else {
+            // Nothing may go: leave the schedule until an ACK, NAK, timeout or
+            // new data puts the sender back on it.
+            self.next_send = None;
+            return None;
+        };
+        // Packet pairs: a new packet whose seq ends in 0x0 is followed at once by
+        // the next one, so the receiver can measure the link capacity.
+        let pair = seq & 0xF == 0;
+        self.next_send = Some(if pair { at } else { at + self.period_us() });
+        Some(len)
+    }
+
+    /// Retransmission first, then new data within the window. Returns the packet
+    /// length and, for new packets, the low bits of the sequence number (else 1).
+    fn next_data_packet(&mut self, now: Instant, buf: &mut [u8]) -> Option<(usize, u32)> {
+        while let Some(seq) = self.snd_loss.pop_first() {
+            if seq < self.snd.base || seq >= self.snd_next {
+                continue; // already acknowledged, or never sent
+            }
+            let block = *self.snd.block(seq).expect("between base and snd_next");
+            if block.expired(now) {
+                // The message's TTL ran out: tell the receiver instead of resending.
+                // UDT4 names one packet past the message as `last` (§2.6); this
+                // names the message's own last packet, which UDT4 receivers take
+                // the same way.
+                let last = seq + self.snd.rest_of_message(seq) - 1;
+                self.snd_loss.remove_range(seq, last);
+                // Packets of the message that never went out never will.
+                self.snd_next = self.snd_next.max(last + 1);
+                self.stats.msg_dropped_total += 1;
+                let len = self.emit_control(
+                    Outgoing::Drop(DropRequest {
+                        msg: block.msg,
+                        first: wire_seq(seq),
+                        last: wire_seq(last),
+                    }),
+                    buf,
+                );
+                return Some((len, 1));
+            }
+            let len = self.emit_data(now, seq, buf)?;
+            self.stats.pkt_retrans_total += 1;
+            return Some((len, 1));
+        }
+        let window = self.flow_window.min(self.ctl.cwnd.max(1.0) as u32);
+        let in_flight = self.snd_next - self.snd_last_ack;
+        if in_flight >= u64::from(window) || self.snd_next >= self.snd.end() {
+            return None;
+        }
+        let seq = self.snd_next;
+        let len = self.emit_data(now, seq, buf)?;
+        self.snd_next += 1;
+        Some((len, seq as u32 & 0xF))
+    }
+
+    fn emit_data(&mut self, now: Instant, seq: u64, buf: &mut [u8]) -> Option<usize> {
+        let block = *self.snd.block(seq)?;
+        let len = self.snd.copy_payload(seq, buf.get_mut(HEADER_LEN..)?)?;
+        // The header goes in front of the payload already in place.
+        let mut header = [0u8; HEADER_LEN];
+        let packet = DataPacket {
+            seq: wire_seq(seq),
+            boundary: block.boundary,
+            in_order: block.in_order,
+            msg: block.msg,
+            timestamp: self.timestamp(now),
+            dest: self.peer_id,
+            payload: &buf[HEADER_LEN..HEADER_LEN + len],
+        };
+        packet.emit_header(&mut header);
+        buf[..HEADER_LEN].copy_from_slice(&header);
+        self.stats.pkt_sent_total += 1;
+        self.stats.bytes_sent_total += len as u64;
+        let ctx = self.cc_context(now);
+        self.cc.on_pkt_sent(&ctx, &mut self.ctl, wire_seq(seq));
+        Some(HEADER_LEN + len)
+    }
+
+    /// A full or light ACK from the receiver (§8.1).
+    pub(super) fn on_ack(&mut self, now: Instant, ack: &Ack) {
+        let seq = unwrap_seq(self.snd_last_ack, ack.seq);
+        let Some(info) = ack.full else {
+            // Light ACK: only the window moves.
+            if seq >= self.snd_last_ack && seq <= self.snd_next {
+                let acked = (seq - self.snd_last_ack) as u32;
+                self.flow_window = self.flow_window.saturating_sub(acked);
+                self.snd_last_ack = seq;
+            }
+            return;
+        };
+        self.outgoing.push_back(Outgoing::Ack2(ack.ack_number));
+        if seq > self.snd_next {
+            // Acknowledging what was never sent: UDT4 treats it as an attack.
+            self.fail(now, Error::ConnectionLost);
+            return;
+        }
+        if seq >= self.snd_last_ack {
+            self.flow_window = info.avail_buffer;
+            self.snd_last_ack = seq;
+        }
+        if seq <= self.snd.base {
+            return; // nothing new
+        }
+        let before = self.snd.len_bytes();
+        self.snd.release_before(seq);
+        self.stats.bytes_acked_total += (before - self.snd.len_bytes()) as u64;
+        self.snd_loss.remove_below(seq);
+        self.events.push_back(Event::Writable);
+        self.update_rtt(info.rtt);
+        if let Some(r) = info.rates {
+            if r.arrival_rate > 0 {
+                self.peer_rcv_rate =
+                    ((7 * u64::from(self.peer_rcv_rate) + u64::from(r.arrival_rate)) >> 3) as u32;
+            }
+            if r.link_capacity > 0 {
+                self.peer_bandwidth =
+                    ((7 * u64::from(self.peer_bandwidth) + u64::from(r.link_capacity)) >> 3) as u32;
+            }
+        }
+        let ctx = self.cc_context(now);
+        self.cc.on_ack(&ctx, &mut self.ctl, ack.seq);
+        self.stats.pkt_recv_ack_total += 1;
+        self.schedule_send(now, false);
+        self.check_linger(now);
+    }
+
+    /// A loss report: CC first, then the losses join the sender loss list.
+    pub(super) fn on_nak(&mut self, now: Instant, list: LossList<'_>) {
+        self.stats.pkt_recv_nak_total += 1;
+        let ctx = self.cc_context(now);
+        self.cc.on_loss(&ctx, &mut self.ctl, list);
+        for (first, last) in list.ranges() {
+            let (a, b) = (
+                unwrap_seq(self.snd_last_ack, first),
+                unwrap_seq(self.snd_last_ack, last),
+            );
+            if a > b || b >= self.snd_next {
+                // Reporting the loss of what was never sent breaks the connection.
+                self.fail(now, Error::ConnectionLost);
+                return;
+            }
+            let a = a.max(self.snd_last_ack);
+            if a <= b {
+                self.stats.pkt_snd_loss_total += self.snd_loss.insert(a, b);
+            }
+        }
+        self.schedule_send(now, true);
+    }
+}

@@ -1,0 +1,400 @@
+//! Endpoints joined by a deterministic lossy pipe in virtual time.
+
+use super::*;
+use crate::packet::SocketType;
+use rand::Rng;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// A datagram on its way: (arrival, tie-break, to, from, bytes).
+type InFlight = Reverse<(Instant, u64, usize, SocketAddr, Vec<u8>)>;
+
+/// A pipe between endpoints: fixed delay plus jitter (which reorders), loss and
+/// duplication, all drawn from one seeded RNG.
+struct Pipe {
+    now: Instant,
+    endpoints: Vec<Endpoint>,
+    flight: BinaryHeap<InFlight>,
+    order: u64,
+    rng: ChaCha8Rng,
+    delay: Duration,
+    jitter_us: u64,
+    loss: f64,
+    duplicate: f64,
+    /// Endpoints whose traffic vanishes (a dead peer).
+    cut: Vec<bool>,
+    events: Vec<(usize, ConnectionHandle, Event)>,
+}
+
+fn addr(i: usize) -> SocketAddr {
+    SocketAddr::from(([10, 0, 0, i as u8 + 1], 9000))
+}
+
+impl Pipe {
+    fn new(n: usize, seed: u64) -> Self {
+        let endpoints = (0..n)
+            .map(|i| {
+                Endpoint::new(
+                    EndpointConfig {
+                        local_addr: addr(i),
+                        seed: seed * 100 + i as u64,
+                    },
+                    Instant::ZERO,
+                )
+            })
+            .collect();
+        Pipe {
+            now: Instant::ZERO,
+            endpoints,
+            flight: BinaryHeap::new(),
+            order: 0,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            delay: Duration::from_millis(10),
+            jitter_us: 0,
+            loss: 0.0,
+            duplicate: 0.0,
+            cut: vec![false; n],
+            events: Vec::new(),
+        }
+    }
+
+    fn drain(&mut self) {
+        let mut buf = [0u8; 1500];
+        for i in 0..self.endpoints.len() {
+            while let Some(t) = self.endpoints[i].poll_transmit(self.now, &mut buf) {
+                let copies = if self.rng.random_bool(self.duplicate) {
+                    2
+                } else {
+                    1
+                };
+                for _ in 0..copies {
+                    if self.cut[i] || self.rng.random_bool(self.loss) {
+                        continue;
+                    }
+                    let jitter = if self.jitter_us > 0 {
+                        self.rng.random_range(0..self.jitter_us)
+                    } else {
+                        0
+                    };
+                    let at = self.now + self.delay + Duration::from_micros(jitter);
+                    let to = (0..self.endpoints.len())
+                        .find(|&j| addr(j) == t.destination)
+                        .expect("known address");
+                    self.order += 1;
+                    self.flight.push(Reverse((
+                        at,
+                        self.order,
+                        to,
+                        addr(i),
+                        buf[..t.len].to_vec(),
+                    )));
+                }
+            }
+            while let Some((h, e)) = self.endpoints[i].poll_event() {
+                self.events.push((i, h, e));
+            }
+        }
+    }
+
+    /// Advances to the next event; false when nothing is left to happen.
+    fn step(&mut self) -> bool {
+        self.drain();
+        let next_packet = self.flight.peek().map(|Reverse(p)| p.0);
+        let next_timer = self.endpoints.iter().filter_map(|e| e.poll_timeout()).min();
+        let Some(next) = [next_packet, next_timer].into_iter().flatten().min() else {
+            return false;
+        };
+        self.now = self.now.max(next);
+        while self.flight.peek().is_some_and(|Reverse(p)| p.0 <= self.now) {
+            let Reverse((_, _, to, from, bytes)) = self.flight.pop().expect("peeked");
+            if !self.cut[to] {
+                self.endpoints[to].handle_datagram(self.now, from, &bytes);
+            }
+        }
+        for e in &mut self.endpoints {
+            if e.poll_timeout().is_some_and(|t| t <= self.now) {
+                e.handle_timeout(self.now);
+            }
+        }
+        self.drain();
+        true
+    }
+
+    /// Steps until `done` holds or `limit` of virtual time passes.
+    fn run_until(&mut self, limit: Duration, mut done: impl FnMut(&mut Pipe) -> bool) -> bool {
+        let end = self.now + limit;
+        while self.now < end {
+            if done(self) {
+                return true;
+            }
+            if !self.step() {
+                return done(self);
+            }
+        }
+        done(self)
+    }
+
+    fn saw(&self, ep: usize, want: impl Fn(&Event) -> bool) -> Option<ConnectionHandle> {
+        self.events
+            .iter()
+            .find(|(i, _, e)| *i == ep && want(e))
+            .map(|(_, h, _)| *h)
+    }
+
+    /// Client on endpoint 0, listener on endpoint 1; returns both handles.
+    fn connected_pair(&mut self, opts: SocketOptions) -> (ConnectionHandle, ConnectionHandle) {
+        let now = self.now;
+        self.endpoints[1].listen(now, opts.clone(), 16).unwrap();
+        let c = self.endpoints[0].connect(now, addr(1), opts).unwrap();
+        assert!(self.run_until(Duration::from_secs(3), |p| p
+            .saw(0, |e| *e == Event::Connected)
+            .is_some()));
+        let s = self.endpoints[1].accept().expect("the listener accepted");
+        (c, s)
+    }
+}
+
+/// Sends `data` from endpoint 0 to 1 over a connected stream pair and returns
+/// what arrived; the sender closes when all is queued.
+fn transfer(p: &mut Pipe, data: &[u8], limit: Duration) -> Vec<u8> {
+    let (c, s) = p.connected_pair(SocketOptions::default());
+    let mut sent = 0;
+    let mut got = Vec::with_capacity(data.len());
+    let mut buf = vec![0u8; 65536];
+    let end = p.now + limit;
+    while p.now < end && got.len() < data.len() {
+        if sent < data.len() {
+            let now = p.now;
+            if let Ok(n) =
+                p.endpoints[0].send(now, c, &data[sent..(sent + (1 << 20)).min(data.len())])
+            {
+                sent += n;
+                if sent == data.len() {
+                    p.endpoints[0].close(now, c);
+                }
+            }
+        }
+        while let Ok(n) = p.endpoints[1].recv(s, &mut buf) {
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+        if !p.step() {
+            break;
+        }
+    }
+    got
+}
+
+fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..len).map(|_| rng.random()).collect()
+}
+
+#[test]
+fn client_server_handshake() {
+    let mut p = Pipe::new(2, 1);
+    let (c, s) = p.connected_pair(SocketOptions::default());
+    assert_eq!(p.endpoints[0].state(c), SocketState::Connected);
+    assert_eq!(p.endpoints[1].state(s), SocketState::Connected);
+    let (cid, c_peer) = p.endpoints[0].socket_ids(c).unwrap();
+    let (sid, s_peer) = p.endpoints[1].socket_ids(s).unwrap();
+    assert_eq!((c_peer, s_peer), (sid, cid));
+    // Four handshake packets, one round trip each way and back: ~40 ms.
+    assert_eq!(p.now, Instant::from_micros(40_000));
+}
+
+#[test]
+fn stream_transfer_is_byte_exact_under_loss_reordering_and_duplication() {
+    let mut p = Pipe::new(2, 7);
+    p.loss = 0.05;
+    p.duplicate = 0.01;
+    p.jitter_us = 3000;
+    let data = pattern(10 << 20, 3);
+    let got = transfer(&mut p, &data, Duration::from_secs(600));
+    assert_eq!(got.len(), data.len());
+    assert!(got == data, "payload differs");
+}
+
+#[test]
+fn clean_transfer_then_close_delivers_shutdown() {
+    let mut p = Pipe::new(2, 2);
+    let data = pattern(1 << 20, 4);
+    let got = transfer(&mut p, &data, Duration::from_secs(30));
+    assert!(got == data);
+    assert!(p.run_until(Duration::from_secs(5), |p| p
+        .saw(1, |e| matches!(e, Event::Broken(_)))
+        .is_some()));
+    let s = p.saw(1, |e| matches!(e, Event::Broken(_))).unwrap();
+    assert_eq!(
+        p.endpoints[1].recv(s, &mut [0u8; 16]),
+        Err(Error::ConnectionLost)
+    );
+}
+
+#[test]
+fn socket_type_mismatch_is_rejected() {
+    let mut p = Pipe::new(2, 3);
+    let now = p.now;
+    p.endpoints[1]
+        .listen(now, SocketOptions::default(), 4)
+        .unwrap();
+    let dgram = SocketOptions {
+        socket_type: SocketType::Dgram,
+        ..Default::default()
+    };
+    p.endpoints[0].connect(now, addr(1), dgram).unwrap();
+    assert!(p.run_until(Duration::from_secs(4), |p| p
+        .saw(0, |e| *e == Event::ConnectFailed(Error::Rejected))
+        .is_some()));
+    assert_eq!(p.endpoints[1].connection_count(), 0);
+    assert_eq!(p.endpoints[1].endpoint_stats().rejected, 1);
+}
+
+#[test]
+fn connect_times_out_after_three_seconds() {
+    let mut p = Pipe::new(2, 4);
+    let now = p.now;
+    p.endpoints[0]
+        .connect(now, addr(1), SocketOptions::default())
+        .unwrap();
+    assert!(p.run_until(Duration::from_secs(10), |p| p
+        .saw(0, |e| *e == Event::ConnectFailed(Error::NoServer))
+        .is_some()));
+    assert_eq!(p.now, Instant::from_micros(3_000_000));
+}
+
+#[test]
+fn rendezvous_connects_whoever_starts_first() {
+    for (delay_b, seed) in [(0u64, 5u64), (200_000, 6), (2_000_000, 7)] {
+        let mut p = Pipe::new(2, seed);
+        let a = p.endpoints[0]
+            .rendezvous(Instant::ZERO, addr(1), SocketOptions::default())
+            .unwrap();
+        p.run_until(Duration::from_micros(delay_b), |_| false);
+        let now = p.now;
+        let b = p.endpoints[1]
+            .rendezvous(now, addr(0), SocketOptions::default())
+            .unwrap();
+        assert!(p.run_until(Duration::from_secs(5), |p| {
+            p.endpoints[0].state(a) == SocketState::Connected
+                && p.endpoints[1].state(b) == SocketState::Connected
+        }));
+        let now = p.now;
+        p.endpoints[0].send(now, a, b"ping").unwrap();
+        let mut buf = [0u8; 8];
+        assert!(
+            p.run_until(Duration::from_secs(2), |p| p.endpoints[1].recv(b, &mut buf)
+                == Ok(4))
+        );
+        assert_eq!(&buf[..4], b"ping");
+    }
+}
+
+#[test]
+fn messages_arrive_whole_and_expired_ones_are_dropped() {
+    let mut p = Pipe::new(2, 8);
+    let opts = SocketOptions {
+        socket_type: SocketType::Dgram,
+        ..Default::default()
+    };
+    let (c, s) = p.connected_pair(opts);
+    let now = p.now;
+    let big = pattern(5000, 9);
+    p.endpoints[0].send_msg(now, c, &big, None, true).unwrap();
+    p.endpoints[0]
+        .send_msg(now, c, b"small", None, false)
+        .unwrap();
+    let mut got = Vec::new();
+    p.run_until(Duration::from_secs(2), |p| {
+        while let Ok(Some(m)) = p.endpoints[1].recv_msg(s) {
+            got.push(m);
+        }
+        got.len() == 2
+    });
+    assert_eq!(got, vec![big.clone(), b"small".to_vec()]);
+
+    // Now every packet is lost: a message with a 50 ms TTL is given up on at the
+    // first retransmission, and the next message still gets through.
+    p.loss = 1.0;
+    let now = p.now;
+    p.endpoints[0]
+        .send_msg(now, c, &big, Some(Duration::from_millis(50)), false)
+        .unwrap();
+    p.run_until(Duration::from_millis(100), |_| false);
+    p.loss = 0.0;
+    assert!(p.run_until(Duration::from_secs(2), |p| p.endpoints[0]
+        .stats(c)
+        .unwrap()
+        .msg_dropped_total
+        > 0));
+    let now = p.now;
+    p.endpoints[0]
+        .send_msg(now, c, b"after", None, false)
+        .unwrap();
+    let mut after = None;
+    let ok = p.run_until(Duration::from_secs(5), |p| {
+        after = p.endpoints[1].recv_msg(s).unwrap();
+        after.is_some()
+    });
+    assert!(ok, "the message after the dropped one never arrived");
+    assert_eq!(after.as_deref(), Some(&b"after"[..]));
+    assert!(p.endpoints[0].stats(c).unwrap().msg_dropped_total >= 1);
+}
+
+#[test]
+fn a_silent_peer_is_declared_broken() {
+    let mut p = Pipe::new(2, 9);
+    let (c, _s) = p.connected_pair(SocketOptions::default());
+    let start = p.now;
+    p.cut[1] = true;
+    assert!(p.run_until(Duration::from_secs(120), |p| p
+        .saw(0, |e| *e == Event::Broken(Error::ConnectionLost))
+        .is_some()));
+    let took = p.now.saturating_since(start).as_secs_f64();
+    assert!(
+        (30.0..60.0).contains(&took),
+        "declared broken after {took} s"
+    );
+    let now = p.now;
+    assert_eq!(
+        p.endpoints[0].send(now, c, b"x"),
+        Err(Error::ConnectionLost)
+    );
+}
+
+#[test]
+fn sequence_numbers_cross_the_31_bit_wrap() {
+    let mut p = Pipe::new(2, 10);
+    p.endpoints[0].next_isn = Some(SeqNumber::new(SeqNumber::MAX - 300));
+    p.loss = 0.02;
+    let data = pattern(2 << 20, 11);
+    let got = transfer(&mut p, &data, Duration::from_secs(120));
+    assert!(got == data);
+}
+
+#[test]
+fn garbage_never_panics_and_creates_nothing() {
+    let mut p = Pipe::new(2, 12);
+    let now = p.now;
+    p.endpoints[1]
+        .listen(now, SocketOptions::default(), 4)
+        .unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    for i in 0..20_000 {
+        let len = rng.random_range(0..100);
+        let mut bytes: Vec<u8> = (0..len).map(|_| rng.random()).collect();
+        if i % 2 == 0 && bytes.len() >= 64 {
+            // Well-formed handshakes with random fields and bad cookies.
+            bytes.truncate(64);
+            bytes[..4].copy_from_slice(&0x8000_0000u32.to_be_bytes());
+            bytes[12..16].fill(0);
+            bytes[36..40].copy_from_slice(&(-1i32).to_be_bytes());
+        }
+        p.endpoints[1].handle_datagram(now, addr(0), &bytes);
+    }
+    assert_eq!(p.endpoints[1].connection_count(), 0);
+    let mut buf = [0u8; 1500];
+    while p.endpoints[1].poll_transmit(now, &mut buf).is_some() {}
+}

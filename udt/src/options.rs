@@ -1,0 +1,84 @@
+//! Per-connection options (UDT4's socket options, `udt-protocol.md` §7.1) and
+//! endpoint configuration.
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+
+use crate::packet::SocketType;
+use crate::time::Duration;
+
+/// Options of one UDT connection. Defaults are UDT4's.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SocketOptions {
+    /// Stream (byte stream) or datagram (messages).
+    pub socket_type: SocketType,
+    /// Maximum segment size in bytes, including 28 bytes of IP/UDP header.
+    pub mss: u32,
+    /// Largest flow window, packets (UDT_FC).
+    pub flight_flag_size: u32,
+    /// Send buffer, packets (UDT_SNDBUF / (MSS − 28)).
+    pub send_buffer: u32,
+    /// Receive buffer, packets (UDT_RCVBUF / (MSS − 28)).
+    pub recv_buffer: u32,
+    /// How long close waits for unacknowledged data (UDT_LINGER).
+    pub linger: Duration,
+    /// Pacing floor, bytes/s (UDT_MAXBW); `None` is unlimited.
+    pub max_bandwidth: Option<u64>,
+    /// Congestion control, by name (see [`crate::cc::by_name`]).
+    pub congestion: String,
+}
+
+impl Default for SocketOptions {
+    fn default() -> Self {
+        SocketOptions {
+            socket_type: SocketType::Stream,
+            mss: 1500,
+            flight_flag_size: 25600,
+            send_buffer: 8192,
+            recv_buffer: 8192,
+            linger: Duration::from_secs(180),
+            max_bandwidth: None,
+            congestion: "udt".into(),
+        }
+    }
+}
+
+impl SocketOptions {
+    /// Checks the ranges UDT4 enforces (error 5003 otherwise).
+    pub fn validate(&self) -> Result<(), crate::Error> {
+        let ok = self.mss >= 76
+            && self.mss <= 65_535
+            && self.flight_flag_size >= 1
+            && self.send_buffer >= 1
+            && self.recv_buffer >= 1
+            && matches!(self.socket_type, SocketType::Stream | SocketType::Dgram)
+            && crate::cc::by_name(&self.congestion).is_some();
+        if ok {
+            Ok(())
+        } else {
+            Err(crate::Error::InvalidParameter)
+        }
+    }
+
+    /// The flow window offered in handshakes: min(receive buffer, FC), FC at least 32.
+    pub(crate) fn offered_window(&self) -> u32 {
+        self.recv_buffer.max(32).min(self.flight_flag_size.max(32))
+    }
+}
+
+/// Configuration of one endpoint (one UDP port).
+#[derive(Clone, Debug, PartialEq)]
+pub struct EndpointConfig {
+    /// The address the endpoint's UDP socket is bound to, as peers see it.
+    pub local_addr: SocketAddr,
+    /// Seed for every random choice (socket ids, ISNs, cookie secret).
+    pub seed: u64,
+}
+
+impl Default for EndpointConfig {
+    fn default() -> Self {
+        EndpointConfig {
+            local_addr: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0)),
+            seed: 0,
+        }
+    }
+}
