@@ -113,7 +113,11 @@ impl FlowState {
     /// Has nothing left to do (for stopping the run early).
     pub fn done(&self) -> bool {
         let s = self.spec();
-        if self.failed.is_some() || self.broken.is_some() || self.stopped || self.completed_at.is_some() {
+        if self.failed.is_some()
+            || self.broken.is_some()
+            || self.stopped
+            || self.completed_at.is_some()
+        {
             return true;
         }
         let workload = s.transfer.is_some() || s.send_for.is_some() || s.messages.is_some();
@@ -148,7 +152,9 @@ impl FlowState {
     /// Sends message number `msgs_sent` (message workloads).
     pub fn send_message(&mut self, now: u64, t: &mut dyn Transport) {
         let Some(c) = self.sender_conn else { return };
-        let Some(m) = self.spec().messages.clone() else { return };
+        let Some(m) = self.spec().messages.clone() else {
+            return;
+        };
         let size = m.size.0 as usize;
         let mut buf = std::mem::take(&mut self.msg_buf);
         buf.clear();
@@ -160,7 +166,9 @@ impl FlowState {
             buf.extend_from_slice(&pattern()[off..off + n]);
             off = (off + n) % PATTERN_PERIOD;
         }
-        if t.send_msg(now, c, &buf, m.ttl.map(|d| d.0), m.in_order).is_ok() {
+        if t.send_msg(now, c, &buf, m.ttl.map(|d| d.0), m.in_order)
+            .is_ok()
+        {
             self.msgs_sent += 1;
             self.bytes_sent += size as u64;
         }
@@ -206,7 +214,11 @@ impl FlowState {
     }
 
     fn on_message(&mut self, now: u64, m: &[u8]) {
-        let size = self.spec().messages.as_ref().map_or(0, |s| s.size.0 as usize);
+        let size = self
+            .spec()
+            .messages
+            .as_ref()
+            .map_or(0, |s| s.size.0 as usize);
         if m.len() != size || m.len() < 16 || !pattern_matches(0, &m[16..]) {
             self.corrupted = true;
             return;
@@ -234,7 +246,10 @@ mod tests {
         let p = pattern();
         assert_eq!(p.len(), 2 * PATTERN_PERIOD);
         assert!(pattern_matches(5, &p[5..1005]));
-        assert!(pattern_matches(PATTERN_PERIOD as u64 * 3 + 7, &p[7..70_007 - PATTERN_PERIOD]));
+        assert!(pattern_matches(
+            PATTERN_PERIOD as u64 * 3 + 7,
+            &p[7..70_007 - PATTERN_PERIOD]
+        ));
         assert!(!pattern_matches(6, &p[5..1005]));
         let long: Vec<u8> = p.iter().chain(p.iter()).copied().collect();
         assert!(pattern_matches(0, &long));

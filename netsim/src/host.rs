@@ -21,7 +21,15 @@ pub struct UdtHost {
 impl UdtHost {
     /// An endpoint bound at `local`, seeded with `seed`, created at `now` (ns).
     pub fn new(local: SocketAddr, seed: u64, now: u64) -> Self {
-        UdtHost { ep: Endpoint::new(EndpointConfig { local_addr: local, seed }, at(now)) }
+        UdtHost {
+            ep: Endpoint::new(
+                EndpointConfig {
+                    local_addr: local,
+                    seed,
+                },
+                at(now),
+            ),
+        }
     }
 
     /// The factory the simulator uses.
@@ -65,13 +73,31 @@ fn options(o: &ConnOptions) -> SocketOptions {
 
 impl Transport for UdtHost {
     fn listen(&mut self, now: u64, opts: &ConnOptions) -> Result<(), String> {
-        self.ep.listen(at(now), options(opts), 1024).map_err(|e| e.to_string())
+        self.ep
+            .listen(at(now), options(opts), 1024)
+            .map_err(|e| e.to_string())
     }
-    fn connect(&mut self, now: u64, remote: SocketAddr, opts: &ConnOptions) -> Result<Conn, String> {
-        self.ep.connect(at(now), remote, options(opts)).map(|h| h.0).map_err(|e| e.to_string())
+    fn connect(
+        &mut self,
+        now: u64,
+        remote: SocketAddr,
+        opts: &ConnOptions,
+    ) -> Result<Conn, String> {
+        self.ep
+            .connect(at(now), remote, options(opts))
+            .map(|h| h.0)
+            .map_err(|e| e.to_string())
     }
-    fn rendezvous(&mut self, now: u64, remote: SocketAddr, opts: &ConnOptions) -> Result<Conn, String> {
-        self.ep.rendezvous(at(now), remote, options(opts)).map(|h| h.0).map_err(|e| e.to_string())
+    fn rendezvous(
+        &mut self,
+        now: u64,
+        remote: SocketAddr,
+        opts: &ConnOptions,
+    ) -> Result<Conn, String> {
+        self.ep
+            .rendezvous(at(now), remote, options(opts))
+            .map(|h| h.0)
+            .map_err(|e| e.to_string())
     }
     fn handle_datagram(&mut self, now: u64, from: SocketAddr, bytes: &[u8]) {
         self.ep.handle_datagram(at(now), from, bytes)
@@ -80,10 +106,14 @@ impl Transport for UdtHost {
         self.ep.handle_timeout(at(now))
     }
     fn poll_timeout(&mut self) -> Option<u64> {
-        self.ep.poll_timeout().map(|t| t.as_micros().saturating_mul(1000))
+        self.ep
+            .poll_timeout()
+            .map(|t| t.as_micros().saturating_mul(1000))
     }
     fn poll_transmit(&mut self, now: u64, buf: &mut [u8]) -> Option<(SocketAddr, usize)> {
-        self.ep.poll_transmit(at(now), buf).map(|t| (t.destination, t.len))
+        self.ep
+            .poll_transmit(at(now), buf)
+            .map(|t| (t.destination, t.len))
     }
     fn poll_event(&mut self) -> Option<(Conn, ConnEvent)> {
         let (h, e) = self.ep.poll_event()?;
@@ -102,17 +132,32 @@ impl Transport for UdtHost {
         self.ep.accept().map(|h| h.0)
     }
     fn send(&mut self, now: u64, c: Conn, data: &[u8]) -> Result<usize, String> {
-        self.ep.send(at(now), ConnectionHandle(c), data).map_err(|e| e.to_string())
+        self.ep
+            .send(at(now), ConnectionHandle(c), data)
+            .map_err(|e| e.to_string())
     }
     fn recv(&mut self, c: Conn, buf: &mut [u8]) -> Result<usize, String> {
-        self.ep.recv(ConnectionHandle(c), buf).map_err(|e| e.to_string())
+        self.ep
+            .recv(ConnectionHandle(c), buf)
+            .map_err(|e| e.to_string())
     }
-    fn send_msg(&mut self, now: u64, c: Conn, data: &[u8], ttl: Option<u64>, in_order: bool) -> Result<(), String> {
+    fn send_msg(
+        &mut self,
+        now: u64,
+        c: Conn,
+        data: &[u8],
+        ttl: Option<u64>,
+        in_order: bool,
+    ) -> Result<(), String> {
         let ttl = ttl.map(|t| Duration::from_micros(t / 1000));
-        self.ep.send_msg(at(now), ConnectionHandle(c), data, ttl, in_order).map_err(|e| e.to_string())
+        self.ep
+            .send_msg(at(now), ConnectionHandle(c), data, ttl, in_order)
+            .map_err(|e| e.to_string())
     }
     fn recv_msg(&mut self, c: Conn) -> Result<Option<Vec<u8>>, String> {
-        self.ep.recv_msg(ConnectionHandle(c)).map_err(|e| e.to_string())
+        self.ep
+            .recv_msg(ConnectionHandle(c))
+            .map_err(|e| e.to_string())
     }
     fn close(&mut self, now: u64, c: Conn) {
         self.ep.close(at(now), ConnectionHandle(c))

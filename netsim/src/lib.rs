@@ -6,21 +6,21 @@
 //! the component's name, so a scenario and a seed give byte-identical captures and metrics.
 #![forbid(unsafe_code)]
 
+pub mod app;
+pub mod capture;
+pub mod expect;
+pub mod host;
 pub mod link;
 pub mod loss;
+pub mod metrics;
 pub mod nat;
+pub mod net;
+pub mod output;
 pub mod packet;
 pub mod rng;
-pub mod scenario;
-pub mod capture;
-pub mod net;
-pub mod sim;
-pub mod transport;
-pub mod app;
-pub mod metrics;
-pub mod world;
-pub mod host;
-pub mod summary;
-pub mod expect;
-pub mod output;
 pub mod run;
+pub mod scenario;
+pub mod sim;
+pub mod summary;
+pub mod transport;
+pub mod world;

@@ -47,7 +47,9 @@ impl Jitter {
         match *self {
             Jitter::None => 0,
             Jitter::Uniform { max } => (unit(rng) * (max as f64 + 1.0)) as u64,
-            Jitter::Normal { mean, stddev } => (mean as f64 + normal(rng) * stddev as f64).max(0.0) as u64,
+            Jitter::Normal { mean, stddev } => {
+                (mean as f64 + normal(rng) * stddev as f64).max(0.0) as u64
+            }
             Jitter::Pareto { scale, shape } => {
                 let u = 1.0 - unit(rng); // (0, 1]
                 let x = scale as f64 / u.powf(1.0 / shape) - scale as f64;
@@ -321,7 +323,11 @@ impl LinkDir {
 
     fn push(&mut self, at: u64, packet: Packet) {
         self.seq += 1;
-        self.in_flight.push(Reverse(InFlight { at, seq: self.seq, packet }));
+        self.in_flight.push(Reverse(InFlight {
+            at,
+            seq: self.seq,
+            packet,
+        }));
     }
 
     /// When the next packet arrives at the far end.

@@ -51,7 +51,13 @@ impl LossModel {
         match self {
             LossModel::None => false,
             LossModel::Bernoulli { p } => chance(rng, *p),
-            LossModel::GilbertElliott { p_gb, p_bg, loss_good, loss_bad, bad } => {
+            LossModel::GilbertElliott {
+                p_gb,
+                p_bg,
+                loss_good,
+                loss_bad,
+                bad,
+            } => {
                 let lost = chance(rng, if *bad { *loss_bad } else { *loss_good });
                 let flip = chance(rng, if *bad { *p_bg } else { *p_gb });
                 if flip {
@@ -73,7 +79,13 @@ impl LossModel {
         match self {
             LossModel::None | LossModel::List { .. } => 0.0,
             LossModel::Bernoulli { p } => *p,
-            LossModel::GilbertElliott { p_gb, p_bg, loss_good, loss_bad, .. } => {
+            LossModel::GilbertElliott {
+                p_gb,
+                p_bg,
+                loss_good,
+                loss_bad,
+                ..
+            } => {
                 if p_gb + p_bg == 0.0 {
                     *loss_good
                 } else {
@@ -113,11 +125,18 @@ mod tests {
         let fates: Vec<bool> = (0..200_000).map(|i| m.lose(i, &mut rng)).collect();
         let lost = fates.iter().filter(|&&l| l).count() as f64;
         let rate = lost / fates.len() as f64;
-        assert!((rate - expected).abs() < expected * 0.3, "rate {rate} vs {expected}");
+        assert!(
+            (rate - expected).abs() < expected * 0.3,
+            "rate {rate} vs {expected}"
+        );
         // P(loss | previous lost) is far above the mean rate for a bursty channel.
         let pairs = fates.windows(2).filter(|w| w[0]).count() as f64;
         let both = fates.windows(2).filter(|w| w[0] && w[1]).count() as f64;
-        assert!(both / pairs > 5.0 * rate, "conditional {} vs {rate}", both / pairs);
+        assert!(
+            both / pairs > 5.0 * rate,
+            "conditional {} vs {rate}",
+            both / pairs
+        );
     }
 
     #[test]

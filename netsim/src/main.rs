@@ -9,7 +9,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "netsim", version, about = "Deterministic network simulator for UDT scenarios", args_conflicts_with_subcommands = true)]
+#[command(
+    name = "netsim",
+    version,
+    about = "Deterministic network simulator for UDT scenarios",
+    args_conflicts_with_subcommands = true
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Option<Cmd>,
@@ -111,12 +116,20 @@ fn main() -> ExitCode {
     }
 }
 
-fn determinism(path: &std::path::Path, opts: &RunOptions, first: &std::path::Path) -> Result<(), String> {
+fn determinism(
+    path: &std::path::Path,
+    opts: &RunOptions,
+    first: &std::path::Path,
+) -> Result<(), String> {
     let second = first.with_file_name(format!(
         "{}.determinism",
         first.file_name().unwrap_or_default().to_string_lossy()
     ));
-    let opts2 = RunOptions { out: Some(second.clone()), quiet: true, ..opts.clone() };
+    let opts2 = RunOptions {
+        out: Some(second.clone()),
+        quiet: true,
+        ..opts.clone()
+    };
     run_file(path, &opts2)?;
     let a = digests(first).map_err(|e| e.to_string())?;
     let b = digests(&second).map_err(|e| e.to_string())?;

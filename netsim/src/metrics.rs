@@ -75,7 +75,14 @@ impl Metrics {
     }
 
     /// Records flow `i` at `t`: `bytes_recv` read so far, sender statistics if connected.
-    pub fn sample_flow(&mut self, t: u64, i: usize, name: &str, bytes_recv: u64, st: Option<ConnStats>) {
+    pub fn sample_flow(
+        &mut self,
+        t: u64,
+        i: usize,
+        name: &str,
+        bytes_recv: u64,
+        st: Option<ConnStats>,
+    ) {
         let secs = self.interval as f64 / 1e9;
         let st = st.unwrap_or(self.last_stats[i]);
         let prev = self.last_stats[i];
@@ -83,10 +90,15 @@ impl Metrics {
             t_ns: t,
             flow: name.to_string(),
             goodput_bps: (bytes_recv - self.last_recv[i]) as f64 * 8.0 / secs,
-            send_rate_bps: st.bytes_sent_total.saturating_sub(prev.bytes_sent_total) as f64 * 8.0 / secs,
+            send_rate_bps: st.bytes_sent_total.saturating_sub(prev.bytes_sent_total) as f64 * 8.0
+                / secs,
             retrans: st.pkt_retrans_total.saturating_sub(prev.pkt_retrans_total),
-            snd_loss: st.pkt_snd_loss_total.saturating_sub(prev.pkt_snd_loss_total),
-            rcv_loss: st.pkt_rcv_loss_total.saturating_sub(prev.pkt_rcv_loss_total),
+            snd_loss: st
+                .pkt_snd_loss_total
+                .saturating_sub(prev.pkt_snd_loss_total),
+            rcv_loss: st
+                .pkt_rcv_loss_total
+                .saturating_sub(prev.pkt_rcv_loss_total),
             rtt_ms: st.rtt_us / 1000.0,
             cwnd: st.cwnd,
             flow_window: st.flow_window,

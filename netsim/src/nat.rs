@@ -126,7 +126,13 @@ const PORT_LO: u16 = 1024;
 impl Nat {
     /// A NAT drawing random ports from `rng`.
     pub fn new(cfg: NatConfig, rng: SimRng) -> Self {
-        Nat { cfg, rng, by_port: BTreeMap::new(), by_key: BTreeMap::new(), counters: NatCounters::default() }
+        Nat {
+            cfg,
+            rng,
+            by_port: BTreeMap::new(),
+            by_key: BTreeMap::new(),
+            counters: NatCounters::default(),
+        }
     }
 
     /// The configuration.
@@ -140,11 +146,16 @@ impl Nat {
     }
 
     fn expire(&mut self, now: u64, port: u16) -> bool {
-        let Some(m) = self.by_port.get(&port) else { return false };
+        let Some(m) = self.by_port.get(&port) else {
+            return false;
+        };
         if now.saturating_sub(m.last_out) < self.cfg.timeout {
             return false;
         }
-        let m = self.by_port.remove(&port).expect("present: looked up just above");
+        let m = self
+            .by_port
+            .remove(&port)
+            .expect("present: looked up just above");
         self.by_key.remove(&(m.internal, m.key));
         self.counters.mappings_expired += 1;
         true
@@ -168,7 +179,12 @@ impl Nat {
     }
 
     /// Translates an outbound packet's source; `None` when no port is free.
-    pub fn outbound(&mut self, now: u64, src: SocketAddr, dst: SocketAddr) -> Result<SocketAddr, NatDrop> {
+    pub fn outbound(
+        &mut self,
+        now: u64,
+        src: SocketAddr,
+        dst: SocketAddr,
+    ) -> Result<SocketAddr, NatDrop> {
         let key = remote_key(self.cfg.mapping, dst);
         let port = match self.by_key.get(&(src, key)).copied() {
             Some(p) if !self.expire(now, p) => p,
@@ -179,11 +195,22 @@ impl Nat {
                 };
                 self.counters.mappings_created += 1;
                 self.by_key.insert((src, key), p);
-                self.by_port.insert(p, Mapping { internal: src, key, last_out: now, permits: Vec::new() });
+                self.by_port.insert(
+                    p,
+                    Mapping {
+                        internal: src,
+                        key,
+                        last_out: now,
+                        permits: Vec::new(),
+                    },
+                );
                 p
             }
         };
-        let m = self.by_port.get_mut(&port).expect("mapping inserted or found above");
+        let m = self
+            .by_port
+            .get_mut(&port)
+            .expect("mapping inserted or found above");
         m.last_out = now;
         match m.permits.iter_mut().find(|(a, _)| *a == dst) {
             Some(e) => e.1 = now,
@@ -194,7 +221,12 @@ impl Nat {
 
     /// Translates an inbound packet to the public address (`dst_port`) into the internal
     /// destination, applying the filter.
-    pub fn inbound(&mut self, now: u64, src: SocketAddr, dst_port: u16) -> Result<SocketAddr, NatDrop> {
+    pub fn inbound(
+        &mut self,
+        now: u64,
+        src: SocketAddr,
+        dst_port: u16,
+    ) -> Result<SocketAddr, NatDrop> {
         if self.expire(now, dst_port) || !self.by_port.contains_key(&dst_port) {
             self.counters.dropped_no_mapping += 1;
             return Err(NatDrop::NoMapping);
@@ -204,8 +236,13 @@ impl Nat {
         let live = |t: u64| now.saturating_sub(t) < timeout;
         let ok = match self.cfg.filtering {
             Dependence::EndpointIndependent => true,
-            Dependence::AddressDependent => m.permits.iter().any(|(a, t)| a.ip() == src.ip() && live(*t)),
-            Dependence::AddressPortDependent => m.permits.iter().any(|(a, t)| *a == src && live(*t)),
+            Dependence::AddressDependent => m
+                .permits
+                .iter()
+                .any(|(a, t)| a.ip() == src.ip() && live(*t)),
+            Dependence::AddressPortDependent => {
+                m.permits.iter().any(|(a, t)| *a == src && live(*t))
+            }
         };
         if !ok {
             self.counters.dropped_filtered += 1;
@@ -216,7 +253,12 @@ impl Nat {
 
     /// A packet from inside addressed to the public address: translated out and back in.
     /// Returns the (new source, internal destination).
-    pub fn hairpin(&mut self, now: u64, src: SocketAddr, dst: SocketAddr) -> Result<(SocketAddr, SocketAddr), NatDrop> {
+    pub fn hairpin(
+        &mut self,
+        now: u64,
+        src: SocketAddr,
+        dst: SocketAddr,
+    ) -> Result<(SocketAddr, SocketAddr), NatDrop> {
         if !self.cfg.hairpin {
             self.counters.dropped_hairpin += 1;
             return Err(NatDrop::Hairpin);

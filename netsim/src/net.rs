@@ -115,12 +115,22 @@ pub struct Net {
 
 /// Link parameters of one direction from the scenario.
 pub fn dir_params(d: &DirSpec) -> LinkParams {
-    let mut p = LinkParams { rate: d.rate.map(|r| r.0), delay: d.delay.map_or(0, |x| x.0), ..Default::default() };
+    let mut p = LinkParams {
+        rate: d.rate.map(|r| r.0),
+        delay: d.delay.map_or(0, |x| x.0),
+        ..Default::default()
+    };
     if let Some(j) = d.jitter {
         p.jitter = match j {
             JitterSpec::Uniform(m) => Jitter::Uniform { max: m.0 },
-            JitterSpec::Normal(n) => Jitter::Normal { mean: n.mean.0, stddev: n.stddev.0 },
-            JitterSpec::Pareto(x) => Jitter::Pareto { scale: x.scale.0, shape: x.shape },
+            JitterSpec::Normal(n) => Jitter::Normal {
+                mean: n.mean.0,
+                stddev: n.stddev.0,
+            },
+            JitterSpec::Pareto(x) => Jitter::Pareto {
+                scale: x.scale.0,
+                shape: x.shape,
+            },
         };
     }
     p.queue = d.queue;
@@ -173,8 +183,10 @@ impl Net {
             nodes.push(new_node(name, NodeKind::Router));
         }
         for (name, n) in &s.nats {
-            let (mut mapping, mut filtering, mut pres) =
-                n.preset.unwrap_or(crate::nat::Preset::PortRestrictedCone).behaviour();
+            let (mut mapping, mut filtering, mut pres) = n
+                .preset
+                .unwrap_or(crate::nat::Preset::PortRestrictedCone)
+                .behaviour();
             mapping = n.mapping.unwrap_or(mapping);
             filtering = n.filtering.unwrap_or(filtering);
             pres = n.port_preservation.unwrap_or(pres);
@@ -187,9 +199,19 @@ impl Net {
                 hairpin: n.hairpin,
             };
             let nat = Nat::new(cfg, stream(seed, &format!("nat:{name}")));
-            nodes.push(new_node(name, NodeKind::Nat { nat: Box::new(nat), inside: vec![] }));
+            nodes.push(new_node(
+                name,
+                NodeKind::Nat {
+                    nat: Box::new(nat),
+                    inside: vec![],
+                },
+            ));
         }
-        let by_name: BTreeMap<String, usize> = nodes.iter().enumerate().map(|(i, n)| (n.name.clone(), i)).collect();
+        let by_name: BTreeMap<String, usize> = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.name.clone(), i))
+            .collect();
         let mut links = Vec::new();
         for (li, l) in s.links.iter().enumerate() {
             let name = l.name();
@@ -199,24 +221,45 @@ impl Net {
             for (side, (me, peer)) in [(a, b), (b, a)].into_iter().enumerate() {
                 let inside_iface = match (&nodes[me].kind, &nodes[peer].kind) {
                     (NodeKind::Nat { .. }, NodeKind::Host { .. }) => {
-                        s.hosts[&nodes[peer].name].behind.as_deref() == Some(nodes[me].name.as_str())
+                        s.hosts[&nodes[peer].name].behind.as_deref()
+                            == Some(nodes[me].name.as_str())
                     }
                     _ => false,
                 };
                 if let NodeKind::Nat { inside, .. } = &mut nodes[me].kind {
                     inside.push(inside_iface);
                 }
-                nodes[me].ifaces.push(Iface { link: li, side, peer });
+                nodes[me].ifaces.push(Iface {
+                    link: li,
+                    side,
+                    peer,
+                });
                 nodes[me].caps.push(vec![]);
                 ends[side] = (me, nodes[me].ifaces.len() - 1);
             }
             let dirs = [0, 1].map(|d| {
-                let label = if d == 0 { format!("link:{name}>") } else { format!("link:{name}<") };
+                let label = if d == 0 {
+                    format!("link:{name}>")
+                } else {
+                    format!("link:{name}<")
+                };
                 LinkDir::new(dir_params(&l.dir(d)), stream(seed, &label))
             });
-            links.push(Link { name, ends, dirs, sched: [None; 2] });
+            links.push(Link {
+                name,
+                ends,
+                dirs,
+                sched: [None; 2],
+            });
         }
-        let mut net = Net { nodes, links, captures: vec![], pool: BufferPool::default(), counters: NetCounters::default(), by_name };
+        let mut net = Net {
+            nodes,
+            links,
+            captures: vec![],
+            pool: BufferPool::default(),
+            counters: NetCounters::default(),
+            by_name,
+        };
         net.compute_routes();
         net
     }
@@ -263,7 +306,9 @@ impl Net {
 
     /// The address others reach host `node` at: its NAT's public address if behind one.
     pub fn public_ip(&self, node: usize) -> Option<Ipv4Addr> {
-        let NodeKind::Host { ip } = self.nodes[node].kind else { return None };
+        let NodeKind::Host { ip } = self.nodes[node].kind else {
+            return None;
+        };
         for iface in &self.nodes[node].ifaces {
             if let NodeKind::Nat { nat, inside } = &self.nodes[iface.peer].kind {
                 let back = self.links[iface.link].ends[1 - iface.side].1;
@@ -311,7 +356,14 @@ impl Net {
     }
 
     /// Changes the parameters of one link direction at `now`.
-    pub fn set_link(&mut self, q: &mut EventQueue, now: u64, link: usize, dir: usize, p: LinkParams) {
+    pub fn set_link(
+        &mut self,
+        q: &mut EventQueue,
+        now: u64,
+        link: usize,
+        dir: usize,
+        p: LinkParams,
+    ) {
         self.links[link].dirs[dir].set_params(now, p);
         self.schedule(q, link, dir);
     }
@@ -331,13 +383,26 @@ impl Net {
     }
 
     /// A packet that originates at host `node` (from one of its endpoints).
-    pub fn send_from(&mut self, q: &mut EventQueue, now: u64, node: usize, p: Packet, local: &mut Vec<(usize, Packet)>) {
+    pub fn send_from(
+        &mut self,
+        q: &mut EventQueue,
+        now: u64,
+        node: usize,
+        p: Packet,
+        local: &mut Vec<(usize, Packet)>,
+    ) {
         self.forward(q, now, node, None, p, local);
     }
 
     /// Handles the packets due on link direction `ld` at `now`; packets for local endpoints are
     /// appended to `local` as (endpoint, packet).
-    pub fn deliver(&mut self, q: &mut EventQueue, now: u64, ld: usize, local: &mut Vec<(usize, Packet)>) {
+    pub fn deliver(
+        &mut self,
+        q: &mut EventQueue,
+        now: u64,
+        ld: usize,
+        local: &mut Vec<(usize, Packet)>,
+    ) {
         let (link, dir) = (ld / 2, ld % 2);
         if self.links[link].sched[dir] != Some(now) {
             return; // superseded by an earlier schedule
@@ -353,11 +418,24 @@ impl Net {
 
     fn route(&self, node: usize, dst: Ipv4Addr) -> Option<usize> {
         let n = &self.nodes[node];
-        n.routes.get(&dst).copied().or(if n.ifaces.len() == 1 { Some(0) } else { None })
+        n.routes
+            .get(&dst)
+            .copied()
+            .or(if n.ifaces.len() == 1 { Some(0) } else { None })
     }
 
-    fn forward(&mut self, q: &mut EventQueue, now: u64, node: usize, from: Option<usize>, mut p: Packet, local: &mut Vec<(usize, Packet)>) {
-        let IpAddr::V4(dst_ip) = p.dst.ip() else { return self.drop_packet(p) };
+    fn forward(
+        &mut self,
+        q: &mut EventQueue,
+        now: u64,
+        node: usize,
+        from: Option<usize>,
+        mut p: Packet,
+        local: &mut Vec<(usize, Packet)>,
+    ) {
+        let IpAddr::V4(dst_ip) = p.dst.ip() else {
+            return self.drop_packet(p);
+        };
         match &mut self.nodes[node].kind {
             NodeKind::Host { ip } => {
                 if from.is_some() {
@@ -395,7 +473,9 @@ impl Net {
                 }
             }
         }
-        let IpAddr::V4(dst_ip) = p.dst.ip() else { return self.drop_packet(p) };
+        let IpAddr::V4(dst_ip) = p.dst.ip() else {
+            return self.drop_packet(p);
+        };
         match self.route(node, dst_ip) {
             Some(iface) => self.transmit(q, now, node, iface, p),
             None => {
@@ -414,7 +494,9 @@ impl Net {
                 NodeKind::Nat { nat, .. } if nat.config().public_ip == dst => dst = final_ip,
                 _ => {}
             }
-            let Some(iface) = self.route(node, dst) else { break };
+            let Some(iface) = self.route(node, dst) else {
+                break;
+            };
             let f = &self.nodes[node].ifaces[iface];
             out.push((f.link, f.side));
             node = f.peer;

@@ -39,8 +39,12 @@ pub struct RunOutcome {
 pub fn run(s: &Scenario, opts: &RunOptions) -> Result<RunOutcome, String> {
     let seed = opts.seed.unwrap_or(s.seed);
     let end = opts.duration.unwrap_or(s.duration.0);
-    let dir = opts.out.clone().unwrap_or_else(|| crate::output::default_dir(&s.name, seed));
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: cannot create output folder: {e}", dir.display()))?;
+    let dir = opts
+        .out
+        .clone()
+        .unwrap_or_else(|| crate::output::default_dir(&s.name, seed));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| format!("{}: cannot create output folder: {e}", dir.display()))?;
     let mut w = {
         let mut sinks = pcap_sinks(&dir);
         World::new(s, seed, end, &UdtHost::factory, &mut sinks)?
@@ -55,8 +59,10 @@ pub fn run(s: &Scenario, opts: &RunOptions) -> Result<RunOutcome, String> {
         if !opts.quiet && bar.is_none() && wall.elapsed().as_secs_f64() > 1.0 {
             let b = indicatif::ProgressBar::new(end / 1_000_000);
             b.set_style(
-                indicatif::ProgressStyle::with_template("{spinner} [{bar:40}] {pos}/{len} ms simulated ({elapsed})")
-                    .expect("static template is valid"),
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} [{bar:40}] {pos}/{len} ms simulated ({elapsed})",
+                )
+                .expect("static template is valid"),
             );
             bar = Some(b);
         }
@@ -74,8 +80,14 @@ pub fn run(s: &Scenario, opts: &RunOptions) -> Result<RunOutcome, String> {
     w.finish_captures()?;
     let summary = summarise(&mut w);
     let checks = evaluate(s, &summary);
-    write_results(&dir, &w, &summary, &checks).map_err(|e| format!("{}: cannot write results: {e}", dir.display()))?;
-    Ok(RunOutcome { summary, checks, dir, wall_s })
+    write_results(&dir, &w, &summary, &checks)
+        .map_err(|e| format!("{}: cannot write results: {e}", dir.display()))?;
+    Ok(RunOutcome {
+        summary,
+        checks,
+        dir,
+        wall_s,
+    })
 }
 
 /// Loads and runs a scenario file.
@@ -99,8 +111,17 @@ pub fn table(o: &RunOutcome) -> String {
         o.dir.display()
     );
     t += &format!(
-        "{:<14} {:>9} {:>10} {:>12} {:>11} {:>10} {:>7} {:>9} {:>8} {:>6}\n",
-        "flow", "connect", "complete", "bytes", "goodput", "bottleneck", "util", "retrans", "rtt ms", "exact"
+        "{:<26} {:>9} {:>10} {:>12} {:>11} {:>10} {:>7} {:>9} {:>8} {:>6}\n",
+        "flow",
+        "connect",
+        "complete",
+        "bytes",
+        "goodput",
+        "bottleneck",
+        "util",
+        "retrans",
+        "rtt ms",
+        "exact"
     );
     for f in &s.flows {
         let conn = match (&f.connect_time_s, &f.failed) {
@@ -109,10 +130,11 @@ pub fn table(o: &RunOutcome) -> String {
             (None, None) => "no".into(),
         };
         t += &format!(
-            "{:<14} {:>9} {:>10} {:>12} {:>6.2} Mb/s {:>10} {:>7} {:>9} {:>8.1} {:>6}\n",
+            "{:<26} {:>9} {:>10} {:>12} {:>6.2} Mb/s {:>10} {:>7} {:>9} {:>8.1} {:>6}\n",
             f.name,
             conn,
-            f.completion_time_s.map_or("-".into(), |c| format!("{c:.3}s")),
+            f.completion_time_s
+                .map_or("-".into(), |c| format!("{c:.3}s")),
             f.bytes_received,
             f.mean_goodput_mbps,
             opt(f.bottleneck_mbps, 0),
@@ -123,7 +145,7 @@ pub fn table(o: &RunOutcome) -> String {
         );
         if let Some(m) = &f.messages {
             t += &format!(
-                "{:<14} messages: {} sent, {} delivered, {} out of order, latency mean {:.2} ms max {:.2} ms\n",
+                "{:<26} messages: {} sent, {} delivered, {} out of order, latency mean {:.2} ms max {:.2} ms\n",
                 "", m.sent, m.received, m.out_of_order, m.mean_latency_ms, m.max_latency_ms
             );
         }
@@ -132,7 +154,12 @@ pub fn table(o: &RunOutcome) -> String {
         t += &format!("Jain's fairness index: {j:.4}\n");
     }
     for c in &o.checks {
-        t += &format!("  [{}] {} (observed: {})\n", if c.passed { "ok" } else { "FAIL" }, c.what, c.observed);
+        t += &format!(
+            "  [{}] {} (observed: {})\n",
+            if c.passed { "ok" } else { "FAIL" },
+            c.what,
+            c.observed
+        );
     }
     t
 }

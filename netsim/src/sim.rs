@@ -70,7 +70,12 @@ mod tests {
         let order: Vec<_> = std::iter::from_fn(|| q.pop()).collect();
         assert_eq!(
             order,
-            vec![(1, Ev::FlowStop(2)), (1, Ev::FlowStart(9)), (1, Ev::FlowStop(1)), (5, Ev::Sample)]
+            vec![
+                (1, Ev::FlowStop(2)),
+                (1, Ev::FlowStart(9)),
+                (1, Ev::FlowStop(1)),
+                (5, Ev::Sample)
+            ]
         );
     }
 }

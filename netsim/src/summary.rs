@@ -107,11 +107,21 @@ pub fn summarise(w: &mut World) -> Summary {
         let spec = f.spec().clone();
         let start = f.started_at.unwrap_or(spec.start.0);
         let secs = |t: u64| t.saturating_sub(start) as f64 / 1e9;
-        let st = f.sender_conn.and_then(|c| w.endpoints[f.sender_ep].transport.stats(c)).or(w.flows[i].last_stats);
+        let st = f
+            .sender_conn
+            .and_then(|c| w.endpoints[f.sender_ep].transport.stats(c))
+            .or(w.flows[i].last_stats);
         let f = &w.flows[i];
-        let stop = f.completed_at.or(spec.stop.map(|d| d.0.min(end))).unwrap_or(end);
+        let stop = f
+            .completed_at
+            .or(spec.stop.map(|d| d.0.min(end)))
+            .unwrap_or(end);
         let active = f.connected_at.map_or(0, |c| stop.saturating_sub(c));
-        let goodput = if active > 0 { f.bytes_recv as f64 * 8.0 / (active as f64 / 1e9) } else { 0.0 };
+        let goodput = if active > 0 {
+            f.bytes_recv as f64 * 8.0 / (active as f64 / 1e9)
+        } else {
+            0.0
+        };
         let bottleneck = bottleneck(w, i);
         let full = match (spec.transfer, spec.send_for) {
             (Some(t), _) => f.bytes_recv == t.0,
@@ -122,7 +132,11 @@ pub fn summarise(w: &mut World) -> Summary {
             sent: f.msgs_sent,
             received: f.msgs_recv,
             out_of_order: f.msgs_out_of_order,
-            mean_latency_ms: if f.msgs_recv > 0 { f.latency_sum as f64 / f.msgs_recv as f64 / 1e6 } else { 0.0 },
+            mean_latency_ms: if f.msgs_recv > 0 {
+                f.latency_sum as f64 / f.msgs_recv as f64 / 1e6
+            } else {
+                0.0
+            },
             max_latency_ms: f.latency_max as f64 / 1e6,
         });
         let st = st.unwrap_or_default();
@@ -147,13 +161,20 @@ pub fn summarise(w: &mut World) -> Summary {
             messages,
         });
     }
-    let moved: Vec<f64> = flows.iter().filter(|f| f.bytes_received > 0).map(|f| f.mean_goodput_mbps).collect();
+    let moved: Vec<f64> = flows
+        .iter()
+        .filter(|f| f.bytes_received > 0)
+        .map(|f| f.mean_goodput_mbps)
+        .collect();
     let links = w
         .net
         .links
         .iter()
         .flat_map(|l| {
-            [(0, '>'), (1, '<')].map(|(d, a)| LinkSummary { link: format!("{}{a}", l.name), counters: *l.dirs[d].counters() })
+            [(0, '>'), (1, '<')].map(|(d, a)| LinkSummary {
+                link: format!("{}{a}", l.name),
+                counters: *l.dirs[d].counters(),
+            })
         })
         .collect();
     let nats = w
@@ -182,7 +203,13 @@ pub fn summarise(w: &mut World) -> Summary {
 fn bottleneck(w: &World, flow: usize) -> Option<u64> {
     let f = &w.flows[flow];
     let (se, re) = (&w.endpoints[f.sender_ep], &w.endpoints[f.receiver_ep]);
-    let IpAddr::V4(final_ip) = re.addr.ip() else { return None };
+    let IpAddr::V4(final_ip) = re.addr.ip() else {
+        return None;
+    };
     let dst = w.net.public_ip(re.node).unwrap_or(final_ip);
-    w.net.path(se.node, dst, final_ip).iter().filter_map(|&(l, d)| w.net.links[l].dirs[d].params().rate).min()
+    w.net
+        .path(se.node, dst, final_ip)
+        .iter()
+        .filter_map(|&(l, d)| w.net.links[l].dirs[d].params().rate)
+        .min()
 }

@@ -74,9 +74,15 @@ pub trait Transport {
     /// Starts listening.
     fn listen(&mut self, now: u64, opts: &ConnOptions) -> Result<(), String>;
     /// Starts a client connect.
-    fn connect(&mut self, now: u64, remote: SocketAddr, opts: &ConnOptions) -> Result<Conn, String>;
+    fn connect(&mut self, now: u64, remote: SocketAddr, opts: &ConnOptions)
+        -> Result<Conn, String>;
     /// Starts a rendezvous connect.
-    fn rendezvous(&mut self, now: u64, remote: SocketAddr, opts: &ConnOptions) -> Result<Conn, String>;
+    fn rendezvous(
+        &mut self,
+        now: u64,
+        remote: SocketAddr,
+        opts: &ConnOptions,
+    ) -> Result<Conn, String>;
     /// A datagram arrived.
     fn handle_datagram(&mut self, now: u64, from: SocketAddr, bytes: &[u8]);
     /// The wake-up time came.
@@ -94,7 +100,14 @@ pub trait Transport {
     /// Stream receive; `Ok(0)` when nothing is readable now.
     fn recv(&mut self, c: Conn, buf: &mut [u8]) -> Result<usize, String>;
     /// Message send with optional TTL (ns).
-    fn send_msg(&mut self, now: u64, c: Conn, data: &[u8], ttl: Option<u64>, in_order: bool) -> Result<(), String>;
+    fn send_msg(
+        &mut self,
+        now: u64,
+        c: Conn,
+        data: &[u8],
+        ttl: Option<u64>,
+        in_order: bool,
+    ) -> Result<(), String>;
     /// Message receive.
     fn recv_msg(&mut self, c: Conn) -> Result<Option<Vec<u8>>, String>;
     /// Closes a connection.

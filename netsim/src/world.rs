@@ -62,11 +62,18 @@ pub struct World {
 pub type BuildError = String;
 
 /// Makes a capture sink for a capture point name.
-pub type SinkFactory<'a> = dyn FnMut(&str) -> std::io::Result<Box<dyn crate::capture::CaptureSink>> + 'a;
+pub type SinkFactory<'a> =
+    dyn FnMut(&str) -> std::io::Result<Box<dyn crate::capture::CaptureSink>> + 'a;
 
 impl World {
     /// Builds the world for `s` with `seed`, endpoints from `factory`, capture sinks from `sinks`.
-    pub fn new(s: &Scenario, seed: u64, end: u64, factory: &TransportFactory, sinks: &mut SinkFactory) -> Result<Self, BuildError> {
+    pub fn new(
+        s: &Scenario,
+        seed: u64,
+        end: u64,
+        factory: &TransportFactory,
+        sinks: &mut SinkFactory,
+    ) -> Result<Self, BuildError> {
         let mut net = Net::build(s, seed);
         for c in &s.capture {
             let at = c.at();
@@ -78,11 +85,21 @@ impl World {
             let sink = sinks(&name).map_err(|e| format!("capture `{at}`: {e}"))?;
             let (until, max) = match c {
                 CaptureSpec::Point(_) => (u64::MAX, u64::MAX),
-                CaptureSpec::Limited { until, max_packets, .. } => {
-                    (until.map_or(u64::MAX, |d| d.0), max_packets.unwrap_or(u64::MAX))
-                }
+                CaptureSpec::Limited {
+                    until, max_packets, ..
+                } => (
+                    until.map_or(u64::MAX, |d| d.0),
+                    max_packets.unwrap_or(u64::MAX),
+                ),
             };
-            let cap = CapturePoint { name, sink, until, max_packets: max, written: 0, error: None };
+            let cap = CapturePoint {
+                name,
+                sink,
+                until,
+                max_packets: max,
+                written: 0,
+                error: None,
+            };
             let node = net.node(node).expect("validated");
             let peer = peer.map(|p| net.node(p).expect("validated"));
             net.add_capture(node, peer, cap);
@@ -95,7 +112,10 @@ impl World {
             net,
             endpoints: vec![],
             flows: vec![],
-            metrics: Metrics::new(s.sample_interval.map_or(100_000_000, |d| d.0.max(1)), s.flows.len()),
+            metrics: Metrics::new(
+                s.sample_interval.map_or(100_000_000, |d| d.0.max(1)),
+                s.flows.len(),
+            ),
             events_processed: 0,
             datagrams_sent: 0,
             queue: EventQueue::default(),
@@ -121,28 +141,54 @@ impl World {
             let NodeKind::Host { ip } = self.net.nodes[n].kind else {
                 return Err(format!("`{host}` is not a host"));
             };
-            let ip = if public { self.net.public_ip(n).unwrap_or(ip) } else { ip };
+            let ip = if public {
+                self.net.public_ip(n).unwrap_or(ip)
+            } else {
+                ip
+            };
             return Ok((n, SocketAddr::new(IpAddr::V4(ip), port)));
         }
         let ip: Ipv4Addr = host.parse().map_err(|_| format!("unknown host `{host}`"))?;
         Ok((usize::MAX, SocketAddr::new(IpAddr::V4(ip), port)))
     }
 
-    fn bind(&mut self, node: usize, addr: SocketAddr, flow: usize, side: Side, factory: &TransportFactory) -> Result<usize, BuildError> {
+    fn bind(
+        &mut self,
+        node: usize,
+        addr: SocketAddr,
+        flow: usize,
+        side: Side,
+        factory: &TransportFactory,
+    ) -> Result<usize, BuildError> {
         if let Some(&other) = self.net.nodes[node].ports.get(&addr.port()) {
             let f = &self.scenario.flows[self.endpoints[other].flow].name;
-            return Err(format!("{addr} is already used by flow `{f}`; give each flow its own ports"));
+            return Err(format!(
+                "{addr} is already used by flow `{f}`; give each flow its own ports"
+            ));
         }
         let host = &self.net.nodes[node].name;
         let seed = seed_for(self.seed, &format!("endpoint:{host}:{}", addr.port()));
         let transport = factory(addr, seed, 0);
         let idx = self.endpoints.len();
-        self.endpoints.push(EndpointSlot { node, addr, transport, flow, side, timer_at: None, same_time_wakes: 0 });
+        self.endpoints.push(EndpointSlot {
+            node,
+            addr,
+            transport,
+            flow,
+            side,
+            timer_at: None,
+            same_time_wakes: 0,
+        });
         self.net.nodes[node].ports.insert(addr.port(), idx);
         Ok(idx)
     }
 
-    fn add_flow(&mut self, i: usize, f: &crate::scenario::FlowSpec, factory: &TransportFactory) -> Result<(), BuildError> {
+    fn add_flow(
+        &mut self,
+        i: usize,
+        f: &crate::scenario::FlowSpec,
+        factory: &TransportFactory,
+    ) -> Result<(), BuildError> {
         let at = |e: String| format!("flows[{i}] ({}): {e}", f.name);
         let (s_node, s_addr, r_node, r_addr) = match (&f.from, &f.to, &f.rendezvous) {
             (Some(from), Some(to), _) => {
@@ -163,16 +209,33 @@ impl World {
         if s_node == usize::MAX || r_node == usize::MAX {
             return Err(at("both ends must be hosts of the scenario".into()));
         }
-        let sender_ep = self.bind(s_node, s_addr, i, Side::Sender, factory).map_err(at)?;
-        let receiver_ep = self.bind(r_node, r_addr, i, Side::Receiver, factory).map_err(at)?;
-        let opts = ConnOptions { mode: f.mode, options: f.options.clone(), cc: f.cc.clone() };
+        let sender_ep = self
+            .bind(s_node, s_addr, i, Side::Sender, factory)
+            .map_err(at)?;
+        let receiver_ep = self
+            .bind(r_node, r_addr, i, Side::Receiver, factory)
+            .map_err(at)?;
+        let opts = ConnOptions {
+            mode: f.mode,
+            options: f.options.clone(),
+            cc: f.cc.clone(),
+        };
         if f.rendezvous.is_none() && f.listen {
-            self.endpoints[receiver_ep].transport.listen(0, &opts).map_err(|e| at(format!("listen: {e}")))?;
+            self.endpoints[receiver_ep]
+                .transport
+                .listen(0, &opts)
+                .map_err(|e| at(format!("listen: {e}")))?;
         }
-        self.flows.push(FlowState { spec: Some(f.clone()), sender_ep, receiver_ep, ..Default::default() });
+        self.flows.push(FlowState {
+            spec: Some(f.clone()),
+            sender_ep,
+            receiver_ep,
+            ..Default::default()
+        });
         self.queue.push(f.start.0, Ev::FlowStart(i as u32));
         if let Some(d) = f.send_for {
-            self.queue.push(f.start.0 + d.0, Ev::FlowSendDeadline(i as u32));
+            self.queue
+                .push(f.start.0 + d.0, Ev::FlowSendDeadline(i as u32));
         }
         if let Some(stop) = f.stop {
             self.queue.push(stop.0, Ev::FlowStop(i as u32));
@@ -213,7 +276,8 @@ impl World {
         match ev {
             Ev::LinkDeliver(ld) => {
                 let mut local = std::mem::take(&mut self.local);
-                self.net.deliver(&mut self.queue, now, ld as usize, &mut local);
+                self.net
+                    .deliver(&mut self.queue, now, ld as usize, &mut local);
                 self.deliver_local(&mut local);
                 self.local = local;
             }
@@ -236,7 +300,10 @@ impl World {
                 fl.send_message(now, self.endpoints[ep].transport.as_mut());
                 let rate = fl.spec().messages.as_ref().map_or(1.0, |m| m.rate);
                 if !fl.sending_done {
-                    self.queue.push(now + (1e9 / rate).round().max(1.0) as u64, Ev::FlowMessage(f));
+                    self.queue.push(
+                        now + (1e9 / rate).round().max(1.0) as u64,
+                        Ev::FlowMessage(f),
+                    );
                 }
                 self.drive(ep);
             }
@@ -269,12 +336,18 @@ impl World {
     fn start_flow(&mut self, f: usize) {
         let now = self.now;
         let spec = self.flows[f].spec().clone();
-        let opts = ConnOptions { mode: spec.mode, options: spec.options.clone(), cc: spec.cc.clone() };
+        let opts = ConnOptions {
+            mode: spec.mode,
+            options: spec.options.clone(),
+            cc: spec.cc.clone(),
+        };
         self.flows[f].started_at = Some(now);
         let (se, re) = (self.flows[f].sender_ep, self.flows[f].receiver_ep);
         let result = match &spec.rendezvous {
             None => {
-                let remote = self.resolve(spec.to.as_deref().expect("validated"), true).map(|r| r.1);
+                let remote = self
+                    .resolve(spec.to.as_deref().expect("validated"), true)
+                    .map(|r| r.1);
                 let remote = remote.expect("resolved when built");
                 self.endpoints[se].transport.connect(now, remote, &opts)
             }
@@ -301,7 +374,12 @@ impl World {
 
     fn link_change(&mut self, i: usize) {
         let e = self.scenario.events[i].clone();
-        let link = self.net.links.iter().position(|l| l.name == e.link).expect("validated");
+        let link = self
+            .net
+            .links
+            .iter()
+            .position(|l| l.name == e.link)
+            .expect("validated");
         let dirs: &[usize] = match e.direction {
             Direction::Both => &[0, 1],
             Direction::Forward => &[0],
@@ -328,7 +406,9 @@ impl World {
 
     fn deliver_local(&mut self, local: &mut Vec<(usize, Packet)>) {
         for (ep, p) in local.drain(..) {
-            self.endpoints[ep].transport.handle_datagram(self.now, p.src, &p.payload);
+            self.endpoints[ep]
+                .transport
+                .handle_datagram(self.now, p.src, &p.payload);
             self.net.pool.recycle(p.payload);
             self.drive(ep);
         }
@@ -343,12 +423,20 @@ impl World {
         let mut local = std::mem::take(&mut self.local);
         let mut events = std::mem::take(&mut self.evbuf);
         for _round in 0..1000 {
-            while let Some((dst, len)) = self.endpoints[ep].transport.poll_transmit(now, &mut self.txbuf) {
+            while let Some((dst, len)) = self.endpoints[ep]
+                .transport
+                .poll_transmit(now, &mut self.txbuf)
+            {
                 let mut buf = self.net.pool.take(len);
                 buf.copy_from_slice(&self.txbuf[..len]);
                 self.datagrams_sent += 1;
-                let p = Packet { src, dst, payload: Rc::new(buf) };
-                self.net.send_from(&mut self.queue, now, node, p, &mut local);
+                let p = Packet {
+                    src,
+                    dst,
+                    payload: Rc::new(buf),
+                };
+                self.net
+                    .send_from(&mut self.queue, now, node, p, &mut local);
             }
             while let Some(e) = self.endpoints[ep].transport.poll_event() {
                 events.push(e);
@@ -364,10 +452,12 @@ impl World {
         }
         self.evbuf = events;
         // Packets to another endpoint on the same host go straight there (no link).
-        let pending: Vec<(usize, Packet)> = local.drain(..).collect();
+        let pending = std::mem::take(&mut local);
         self.local = local;
         for (other, p) in pending {
-            self.endpoints[other].transport.handle_datagram(now, p.src, &p.payload);
+            self.endpoints[other]
+                .transport
+                .handle_datagram(now, p.src, &p.payload);
             self.net.pool.recycle(p.payload);
             self.drive(other);
         }
@@ -385,7 +475,11 @@ impl World {
             // Guard against an endpoint that keeps asking for "now": after many wake-ups at
             // the same instant, step the clock by a microsecond.
             e.same_time_wakes += 1;
-            t = if e.same_time_wakes > 100 { now + 1000 } else { now };
+            t = if e.same_time_wakes > 100 {
+                now + 1000
+            } else {
+                now
+            };
         } else {
             e.same_time_wakes = 0;
         }
@@ -408,7 +502,12 @@ impl World {
         }
         // A sized transfer is over: both applications close.
         fl.stopped = true;
-        let (se, re, sc, rc) = (fl.sender_ep, fl.receiver_ep, fl.sender_conn, fl.receiver_conn);
+        let (se, re, sc, rc) = (
+            fl.sender_ep,
+            fl.receiver_ep,
+            fl.sender_conn,
+            fl.receiver_conn,
+        );
         let flow = e.flow;
         if let Some(c) = sc {
             let st = self.endpoints[se].transport.stats(c);
@@ -447,10 +546,8 @@ impl World {
             (Side::Sender, ConnEvent::ConnectFailed(why)) => {
                 fl.failed.get_or_insert((now, why));
             }
-            (_, ConnEvent::Broken(why)) => {
-                if fl.completed_at.is_none() && !fl.stopped {
-                    fl.broken.get_or_insert((now, why));
-                }
+            (_, ConnEvent::Broken(why)) if fl.completed_at.is_none() && !fl.stopped => {
+                fl.broken.get_or_insert((now, why));
             }
             _ => {}
         }
@@ -504,7 +601,12 @@ impl World {
     pub fn endpoint_addrs(&self) -> BTreeMap<String, String> {
         self.endpoints
             .iter()
-            .map(|e| (format!("{}:{}", self.net.nodes[e.node].name, e.addr.port()), e.addr.to_string()))
+            .map(|e| {
+                (
+                    format!("{}:{}", self.net.nodes[e.node].name, e.addr.port()),
+                    e.addr.to_string(),
+                )
+            })
             .collect()
     }
 }

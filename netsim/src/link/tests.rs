@@ -6,7 +6,11 @@ use std::rc::Rc;
 fn pkt(len: usize) -> Packet {
     let a: SocketAddr = "10.0.0.1:1".parse().unwrap();
     let b: SocketAddr = "10.0.0.2:2".parse().unwrap();
-    Packet { src: a, dst: b, payload: Rc::new(vec![0; len - crate::packet::IP_UDP_OVERHEAD]) }
+    Packet {
+        src: a,
+        dst: b,
+        payload: Rc::new(vec![0; len - crate::packet::IP_UDP_OVERHEAD]),
+    }
 }
 
 fn drain(l: &mut LinkDir) -> Vec<u64> {
@@ -21,7 +25,11 @@ fn drain(l: &mut LinkDir) -> Vec<u64> {
 #[test]
 fn serialisation_timing_is_exact() {
     // 1500-byte datagrams at 1 Gbit/s take exactly 12 µs each; 10 ms propagation.
-    let p = LinkParams { rate: Some(1_000_000_000), delay: 10_000_000, ..Default::default() };
+    let p = LinkParams {
+        rate: Some(1_000_000_000),
+        delay: 10_000_000,
+        ..Default::default()
+    };
     let mut l = LinkDir::new(p, stream(1, "l"));
     for _ in 0..3 {
         l.enqueue(0, pkt(1500)).unwrap();
@@ -32,7 +40,11 @@ fn serialisation_timing_is_exact() {
 #[test]
 fn serialisation_remainders_carry() {
     // 3 bytes at 7 bit/s: 24/7 s each; after 7 back-to-back packets exactly 24 s.
-    let p = LinkParams { rate: Some(7), mtu: 100, ..Default::default() };
+    let p = LinkParams {
+        rate: Some(7),
+        mtu: 100,
+        ..Default::default()
+    };
     let mut l = LinkDir::new(p, stream(1, "l"));
     let mut small = pkt(28);
     small.payload = Rc::new(vec![]);
@@ -74,7 +86,13 @@ fn queue_drop_tail_in_packets_and_bytes() {
 
 #[test]
 fn mtu_and_down() {
-    let mut l = LinkDir::new(LinkParams { mtu: 1000, ..Default::default() }, stream(1, "l"));
+    let mut l = LinkDir::new(
+        LinkParams {
+            mtu: 1000,
+            ..Default::default()
+        },
+        stream(1, "l"),
+    );
     assert_eq!(l.enqueue(0, pkt(1001)).unwrap_err().0, DropReason::Mtu);
     l.enqueue(0, pkt(1000)).unwrap();
     let mut down = l.params().clone();
@@ -125,7 +143,11 @@ fn jitter_preserves_order_reorder_breaks_it() {
 
 #[test]
 fn duplication_and_corruption_rates() {
-    let p = LinkParams { duplicate: 0.05, corrupt: 0.02, ..Default::default() };
+    let p = LinkParams {
+        duplicate: 0.05,
+        corrupt: 0.02,
+        ..Default::default()
+    };
     let mut l = LinkDir::new(p, stream(3, "d"));
     for _ in 0..20_000 {
         let _ = l.enqueue(0, pkt(100));
@@ -133,15 +155,23 @@ fn duplication_and_corruption_rates() {
     let c = *l.counters();
     assert!((800..1200).contains(&c.duplicated), "{c:?}");
     assert!((300..500).contains(&c.dropped_corrupt), "{c:?}");
-    assert_eq!(drain(&mut l).len() as u64, 20_000 - c.dropped_corrupt + c.duplicated);
+    assert_eq!(
+        drain(&mut l).len() as u64,
+        20_000 - c.dropped_corrupt + c.duplicated
+    );
 }
 
 #[test]
 fn same_seed_same_fates_and_components_independent() {
-    let p = LinkParams { loss: LossModel::Bernoulli { p: 0.05 }, ..Default::default() };
+    let p = LinkParams {
+        loss: LossModel::Bernoulli { p: 0.05 },
+        ..Default::default()
+    };
     let fates = |seed, name: &str| {
         let mut l = LinkDir::new(p.clone(), stream(seed, name));
-        (0..2000).map(|_| l.enqueue(0, pkt(100)).is_ok()).collect::<Vec<_>>()
+        (0..2000)
+            .map(|_| l.enqueue(0, pkt(100)).is_ok())
+            .collect::<Vec<_>>()
     };
     assert_eq!(fates(9, "link:a>b"), fates(9, "link:a>b"));
     assert_ne!(fates(9, "link:a>b"), fates(9, "link:c>d"));

@@ -43,21 +43,36 @@ fn table(preset: Preset) -> (bool, bool, [bool; 3]) {
 #[test]
 fn presets_mapping_and_filtering_table() {
     assert_eq!(table(Preset::FullCone), (true, true, [true, true, true]));
-    assert_eq!(table(Preset::RestrictedCone), (true, true, [true, true, false]));
-    assert_eq!(table(Preset::PortRestrictedCone), (true, true, [true, false, false]));
-    assert_eq!(table(Preset::Symmetric), (false, false, [true, false, false]));
+    assert_eq!(
+        table(Preset::RestrictedCone),
+        (true, true, [true, true, false])
+    );
+    assert_eq!(
+        table(Preset::PortRestrictedCone),
+        (true, true, [true, false, false])
+    );
+    assert_eq!(
+        table(Preset::Symmetric),
+        (false, false, [true, false, false])
+    );
 }
 
 #[test]
 fn port_preservation_and_random_ports() {
     let mut n = nat(Preset::PortRestrictedCone);
-    let m = n.outbound(0, a("192.168.1.10:7000"), a("198.51.100.1:9000")).unwrap();
+    let m = n
+        .outbound(0, a("192.168.1.10:7000"), a("198.51.100.1:9000"))
+        .unwrap();
     assert_eq!(m, a("203.0.113.1:7000"));
     // A second host with the same port cannot keep it.
-    let m2 = n.outbound(0, a("192.168.1.11:7000"), a("198.51.100.1:9000")).unwrap();
+    let m2 = n
+        .outbound(0, a("192.168.1.11:7000"), a("198.51.100.1:9000"))
+        .unwrap();
     assert_ne!(m2.port(), 7000);
     let mut s = nat(Preset::Symmetric);
-    let m = s.outbound(0, a("192.168.1.10:7000"), a("198.51.100.1:9000")).unwrap();
+    let m = s
+        .outbound(0, a("192.168.1.10:7000"), a("198.51.100.1:9000"))
+        .unwrap();
     assert_ne!(m.port(), 7000);
     assert!(m.port() >= 49152);
 }
@@ -65,21 +80,35 @@ fn port_preservation_and_random_ports() {
 #[test]
 fn mappings_expire_without_outbound_traffic() {
     let mut n = nat(Preset::FullCone);
-    let m = n.outbound(0, a("192.168.1.10:7000"), a("198.51.100.1:9000")).unwrap();
-    assert!(n.inbound(29 * SEC, a("198.51.100.1:9000"), m.port()).is_ok());
+    let m = n
+        .outbound(0, a("192.168.1.10:7000"), a("198.51.100.1:9000"))
+        .unwrap();
+    assert!(n
+        .inbound(29 * SEC, a("198.51.100.1:9000"), m.port())
+        .is_ok());
     // Inbound traffic does not refresh the mapping.
-    assert_eq!(n.inbound(31 * SEC, a("198.51.100.1:9000"), m.port()), Err(NatDrop::NoMapping));
+    assert_eq!(
+        n.inbound(31 * SEC, a("198.51.100.1:9000"), m.port()),
+        Err(NatDrop::NoMapping)
+    );
     assert_eq!(n.counters().mappings_expired, 1);
 }
 
 #[test]
 fn hairpinning() {
     let mut n = nat(Preset::FullCone);
-    let b = n.outbound(0, a("192.168.1.20:8000"), a("198.51.100.1:9000")).unwrap();
-    assert_eq!(n.hairpin(1, a("192.168.1.10:7000"), b), Err(NatDrop::Hairpin));
+    let b = n
+        .outbound(0, a("192.168.1.20:8000"), a("198.51.100.1:9000"))
+        .unwrap();
+    assert_eq!(
+        n.hairpin(1, a("192.168.1.10:7000"), b),
+        Err(NatDrop::Hairpin)
+    );
     let mut n = nat(Preset::FullCone);
     n.cfg.hairpin = true;
-    let b = n.outbound(0, a("192.168.1.20:8000"), a("198.51.100.1:9000")).unwrap();
+    let b = n
+        .outbound(0, a("192.168.1.20:8000"), a("198.51.100.1:9000"))
+        .unwrap();
     let (src, dst) = n.hairpin(1, a("192.168.1.10:7000"), b).unwrap();
     assert_eq!(src, a("203.0.113.1:7000"));
     assert_eq!(dst, a("192.168.1.20:8000"));

@@ -278,7 +278,9 @@ pub struct LinkSpec {
 impl LinkSpec {
     /// The link's name.
     pub fn name(&self) -> String {
-        self.name.clone().unwrap_or_else(|| format!("{}-{}", self.between[0], self.between[1]))
+        self.name
+            .clone()
+            .unwrap_or_else(|| format!("{}-{}", self.between[0], self.between[1]))
     }
 
     /// The effective spec of direction 0 (forward) or 1 (reverse).
@@ -546,21 +548,35 @@ impl Scenario {
     /// Reads and checks a scenario file.
     pub fn load(path: &Path) -> Result<Self, ScenarioError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io { file: file.clone(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+            file: file.clone(),
+            source,
+        })?;
         Self::parse(&file, &text)
     }
 
     /// Parses and checks scenario text; `file` names it in errors.
     pub fn parse(file: &str, text: &str) -> Result<Self, ScenarioError> {
         let s: Scenario = serde_yaml::from_str(text).map_err(|e| {
-            let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((0, 0));
+            let (line, column) = e
+                .location()
+                .map(|l| (l.line(), l.column()))
+                .unwrap_or((0, 0));
             let mut message = e.to_string();
             if let Some(i) = message.rfind(" at line ") {
                 message.truncate(i);
             }
-            ScenarioError::Syntax { file: file.to_string(), line, column, message }
+            ScenarioError::Syntax {
+                file: file.to_string(),
+                line,
+                column,
+                message,
+            }
         })?;
-        s.validate().map_err(|message| ScenarioError::Invalid { file: file.to_string(), message })?;
+        s.validate().map_err(|message| ScenarioError::Invalid {
+            file: file.to_string(),
+            message,
+        })?;
         Ok(s)
     }
 }

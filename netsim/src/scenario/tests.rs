@@ -39,11 +39,19 @@ fn unknown_field_names_file_line_column_and_field() {
 #[test]
 fn bad_units_negative_delay_and_too_much_loss() {
     let e = err(&GOOD.replace("10Mbps", "10 furlongs"));
-    assert!(e.starts_with("s.yaml:8:11: ") && e.contains("links[0].rate") && e.contains("unknown rate unit"), "{e}");
+    assert!(
+        e.starts_with("s.yaml:8:11: ")
+            && e.contains("links[0].rate")
+            && e.contains("unknown rate unit"),
+        "{e}"
+    );
     let e = err(&GOOD.replace("5ms", "-5ms"));
     assert!(e.starts_with("s.yaml:9:") && e.contains("negative"), "{e}");
     let e = err(&GOOD.replace("    delay: 5ms", "    loss: { bernoulli: 150% }"));
-    assert!(e.starts_with("s.yaml:9:") && e.contains("more than 100%"), "{e}");
+    assert!(
+        e.starts_with("s.yaml:9:") && e.contains("more than 100%"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -54,6 +62,8 @@ fn malformed_yaml_and_semantic_errors() {
     assert!(e.contains("flows[0] (f).to: unknown host `c`"), "{e}");
     let e = err(&GOOD.replace("flow: f,", "flow: g,"));
     assert!(e.contains("expect[0].flow: unknown flow `g`"), "{e}");
-    let e = Scenario::load(std::path::Path::new("/nonexistent/x.yaml")).unwrap_err().to_string();
+    let e = Scenario::load(std::path::Path::new("/nonexistent/x.yaml"))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("/nonexistent/x.yaml: cannot read"), "{e}");
 }

@@ -41,7 +41,11 @@ fn split_number(s: &str) -> Result<(f64, &str), String> {
     // `e` may start a unit; only treat it as an exponent when digits follow.
     let (mut num, mut unit) = s.split_at(end);
     if let Some(pos) = num.find('e') {
-        if !num[pos + 1..].chars().next().is_some_and(|c| c.is_ascii_digit() || c == '-') {
+        if !num[pos + 1..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_digit() || c == '-')
+        {
             unit = &s[pos..];
             num = &s[..pos];
         }
@@ -69,8 +73,16 @@ impl Dur {
             "s" => 1e9,
             "m" | "min" => 60e9,
             "h" => 3600e9,
-            "" => return Err(format!("`{s}` has no unit; expected a duration such as `50ms`, `1s`, `250us`")),
-            u => return Err(format!("unknown duration unit `{u}` in `{s}`; expected ns, us, ms, s, m or h")),
+            "" => {
+                return Err(format!(
+                    "`{s}` has no unit; expected a duration such as `50ms`, `1s`, `250us`"
+                ))
+            }
+            u => {
+                return Err(format!(
+                    "unknown duration unit `{u}` in `{s}`; expected ns, us, ms, s, m or h"
+                ))
+            }
         };
         Ok(Dur((v * mul).round() as u64))
     }
@@ -116,7 +128,11 @@ impl Size {
             "KiB" => 1024.0,
             "MiB" => 1024.0 * 1024.0,
             "GiB" => 1024.0 * 1024.0 * 1024.0,
-            u => return Err(format!("unknown size unit `{u}` in `{s}`; expected B, KB, MB, GB, KiB, MiB or GiB")),
+            u => {
+                return Err(format!(
+                    "unknown size unit `{u}` in `{s}`; expected B, KB, MB, GB, KiB, MiB or GiB"
+                ))
+            }
         };
         Ok(Size((v * mul).round() as u64))
     }
@@ -174,12 +190,18 @@ impl<T> Visitor<'_> for StrVisitor<T> {
         if self.numbers || v == 0 {
             (self.parse)(&v.to_string()).map_err(E::custom)
         } else {
-            Err(E::custom(format!("`{v}` has no unit; expected {}", self.what)))
+            Err(E::custom(format!(
+                "`{v}` has no unit; expected {}",
+                self.what
+            )))
         }
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
         if v < 0 {
-            return Err(E::custom(format!("`{v}` is negative; expected {}", self.what)));
+            return Err(E::custom(format!(
+                "`{v}` is negative; expected {}",
+                self.what
+            )));
         }
         self.visit_u64(v as u64)
     }
@@ -187,9 +209,15 @@ impl<T> Visitor<'_> for StrVisitor<T> {
         if self.numbers {
             (self.parse)(&v.to_string()).map_err(E::custom)
         } else if v < 0.0 {
-            Err(E::custom(format!("`{v}` is negative; expected {}", self.what)))
+            Err(E::custom(format!(
+                "`{v}` is negative; expected {}",
+                self.what
+            )))
         } else {
-            Err(E::custom(format!("`{v}` has no unit; expected {}", self.what)))
+            Err(E::custom(format!(
+                "`{v}` has no unit; expected {}",
+                self.what
+            )))
         }
     }
 }
@@ -198,7 +226,11 @@ macro_rules! string_unit {
     ($t:ty, $what:expr, $numbers:expr) => {
         impl<'de> Deserialize<'de> for $t {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                d.deserialize_any(StrVisitor { what: $what, parse: <$t>::parse, numbers: $numbers })
+                d.deserialize_any(StrVisitor {
+                    what: $what,
+                    parse: <$t>::parse,
+                    numbers: $numbers,
+                })
             }
         }
     };
@@ -208,7 +240,11 @@ string_unit!(Dur, "a duration such as `50ms` or `1s`", false);
 string_unit!(Rate, "a rate such as `100Mbps`", false);
 string_unit!(Size, "a size such as `1500B` or `2MiB`", true);
 string_unit!(Prob, "a probability such as `1%` or `0.01`", true);
-string_unit!(QueueLimit, "a queue limit such as `1000 packets` or `2MiB`", false);
+string_unit!(
+    QueueLimit,
+    "a queue limit such as `1000 packets` or `2MiB`",
+    false
+);
 
 #[cfg(test)]
 mod tests {
@@ -221,7 +257,9 @@ mod tests {
         assert_eq!(Dur::parse("250us").unwrap(), Dur(250_000));
         assert!(Dur::parse("-5ms").unwrap_err().contains("negative"));
         assert!(Dur::parse("5").unwrap_err().contains("no unit"));
-        assert!(Dur::parse("5 parsecs").unwrap_err().contains("unknown duration unit"));
+        assert!(Dur::parse("5 parsecs")
+            .unwrap_err()
+            .contains("unknown duration unit"));
     }
 
     #[test]
@@ -233,7 +271,13 @@ mod tests {
         assert_eq!(Size::parse("1500").unwrap(), Size(1500));
         assert_eq!(Prob::parse("1%").unwrap(), Prob(0.01));
         assert!(Prob::parse("101%").unwrap_err().contains("more than 100%"));
-        assert_eq!(QueueLimit::parse("1000 packets").unwrap(), QueueLimit::Packets(1000));
-        assert_eq!(QueueLimit::parse("64KiB").unwrap(), QueueLimit::Bytes(65536));
+        assert_eq!(
+            QueueLimit::parse("1000 packets").unwrap(),
+            QueueLimit::Packets(1000)
+        );
+        assert_eq!(
+            QueueLimit::parse("64KiB").unwrap(),
+            QueueLimit::Bytes(65536)
+        );
     }
 }

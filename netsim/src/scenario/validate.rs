@@ -8,7 +8,9 @@ pub fn split_host_port(s: &str) -> Result<(&str, Option<u16>), String> {
     match s.rsplit_once(':') {
         None => Ok((s, None)),
         Some((h, p)) => {
-            let port = p.parse::<u16>().map_err(|_| format!("`{s}`: `{p}` is not a port number (0-65535)"))?;
+            let port = p
+                .parse::<u16>()
+                .map_err(|_| format!("`{s}`: `{p}` is not a port number (0-65535)"))?;
             Ok((h, Some(port)))
         }
     }
@@ -22,7 +24,9 @@ fn check_jitter(j: &Option<JitterSpec>, at: &str) -> Result<(), String> {
     if let Some(JitterSpec::Pareto(p)) = j {
         let shape = p.shape;
         if !(shape > 0.0 && shape.is_finite()) {
-            return Err(format!("{at}.jitter.pareto.shape: must be a positive number, got {shape}"));
+            return Err(format!(
+                "{at}.jitter.pareto.shape: must be a positive number, got {shape}"
+            ));
         }
     }
     Ok(())
@@ -33,18 +37,34 @@ impl Scenario {
         let hosts: BTreeSet<&str> = self.hosts.keys().map(|s| s.as_str()).collect();
         let nats: BTreeSet<&str> = self.nats.keys().map(|s| s.as_str()).collect();
         let mut nodes: BTreeSet<&str> = BTreeSet::new();
-        for n in hosts.iter().chain(nats.iter()).copied().chain(self.routers.iter().map(|s| s.as_str())) {
+        for n in hosts
+            .iter()
+            .chain(nats.iter())
+            .copied()
+            .chain(self.routers.iter().map(|s| s.as_str()))
+        {
             if !nodes.insert(n) {
-                return Err(format!("node name `{n}` is used twice (hosts, routers and nats share one namespace)"));
+                return Err(format!(
+                    "node name `{n}` is used twice (hosts, routers and nats share one namespace)"
+                ));
             }
         }
         for (name, h) in &self.hosts {
             if let Some(b) = &h.behind {
                 if !nats.contains(b.as_str()) {
-                    return Err(format!("hosts.{name}.behind: unknown NAT `{b}`; known NATs: {}", list(&nats)));
+                    return Err(format!(
+                        "hosts.{name}.behind: unknown NAT `{b}`; known NATs: {}",
+                        list(&nats)
+                    ));
                 }
-                if !self.links.iter().any(|l| l.between.contains(name) && l.between.contains(b)) {
-                    return Err(format!("hosts.{name}.behind: `{name}` has no link to NAT `{b}`"));
+                if !self
+                    .links
+                    .iter()
+                    .any(|l| l.between.contains(name) && l.between.contains(b))
+                {
+                    return Err(format!(
+                        "hosts.{name}.behind: `{name}` has no link to NAT `{b}`"
+                    ));
                 }
             }
         }
@@ -52,7 +72,10 @@ impl Scenario {
         for (i, l) in self.links.iter().enumerate() {
             self.check_link(i, l, &nodes)?;
             if !link_names.insert(l.name()) {
-                return Err(format!("links[{i}]: link name `{}` is used twice; give one a `name`", l.name()));
+                return Err(format!(
+                    "links[{i}]: link name `{}` is used twice; give one a `name`",
+                    l.name()
+                ));
             }
         }
         for (i, e) in self.events.iter().enumerate() {
@@ -64,7 +87,9 @@ impl Scenario {
                 ));
             }
             if e.at > self.duration {
-                return Err(format!("events[{i}].at: after the end of the scenario (duration)"));
+                return Err(format!(
+                    "events[{i}].at: after the end of the scenario (duration)"
+                ));
             }
         }
         for (i, c) in self.capture.iter().enumerate() {
@@ -80,10 +105,15 @@ impl Scenario {
             let host = |field: &str, s: &str, need_port: bool| -> Result<(), String> {
                 let (h, p) = split_host_port(s).map_err(|e| format!("{at}.{field}: {e}"))?;
                 if need_port && p.is_none() {
-                    return Err(format!("{at}.{field}: `{s}` needs a port, as in `{s}:9000`"));
+                    return Err(format!(
+                        "{at}.{field}: `{s}` needs a port, as in `{s}:9000`"
+                    ));
                 }
                 if !hosts.contains(h) && h.parse::<std::net::Ipv4Addr>().is_err() {
-                    return Err(format!("{at}.{field}: unknown host `{h}`; known hosts: {}", list(&hosts)));
+                    return Err(format!(
+                        "{at}.{field}: unknown host `{h}`; known hosts: {}",
+                        list(&hosts)
+                    ));
                 }
                 Ok(())
             };
@@ -92,31 +122,49 @@ impl Scenario {
                     host("from", from, false)?;
                     host("to", to, true)?;
                     if !servers.insert(to.clone()) {
-                        return Err(format!("{at}.to: `{to}` already serves another flow; use another port"));
+                        return Err(format!(
+                            "{at}.to: `{to}` already serves another flow; use another port"
+                        ));
                     }
                 }
                 (None, None, Some([a, b])) => {
                     host("rendezvous[0]", a, true)?;
                     host("rendezvous[1]", b, true)?;
                 }
-                _ => return Err(format!("{at}: give either `from` and `to`, or `rendezvous: [a:port, b:port]`")),
+                _ => {
+                    return Err(format!(
+                        "{at}: give either `from` and `to`, or `rendezvous: [a:port, b:port]`"
+                    ))
+                }
             }
-            let workloads = [f.transfer.is_some(), f.send_for.is_some(), f.messages.is_some()];
+            let workloads = [
+                f.transfer.is_some(),
+                f.send_for.is_some(),
+                f.messages.is_some(),
+            ];
             if workloads.iter().filter(|&&w| w).count() > 1 {
-                return Err(format!("{at}: give at most one of `transfer`, `send_for` and `messages`"));
+                return Err(format!(
+                    "{at}: give at most one of `transfer`, `send_for` and `messages`"
+                ));
             }
             if let Some(m) = &f.messages {
                 if f.mode != Mode::Message {
                     return Err(format!("{at}.messages: needs `mode: message`"));
                 }
                 if m.size.0 < 16 {
-                    return Err(format!("{at}.messages.size: at least 16 bytes (sequence number and send time)"));
+                    return Err(format!(
+                        "{at}.messages.size: at least 16 bytes (sequence number and send time)"
+                    ));
                 }
                 if !(m.rate > 0.0 && m.rate.is_finite()) {
-                    return Err(format!("{at}.messages.rate: must be a positive number of messages per second"));
+                    return Err(format!(
+                        "{at}.messages.rate: must be a positive number of messages per second"
+                    ));
                 }
             } else if f.mode == Mode::Message && (f.transfer.is_some() || f.send_for.is_some()) {
-                return Err(format!("{at}: message mode carries `messages`, not `transfer`/`send_for`"));
+                return Err(format!(
+                    "{at}: message mode carries `messages`, not `transfer`/`send_for`"
+                ));
             }
             if let Some(stop) = f.stop {
                 if stop < f.start {
@@ -127,10 +175,15 @@ impl Scenario {
         for (i, e) in self.expect.iter().enumerate() {
             match &e.flow {
                 Some(name) if !flow_names.contains(name.as_str()) => {
-                    return Err(format!("expect[{i}].flow: unknown flow `{name}`; known flows: {}", list(&flow_names)));
+                    return Err(format!(
+                        "expect[{i}].flow: unknown flow `{name}`; known flows: {}",
+                        list(&flow_names)
+                    ));
                 }
                 None if e.fairness_at_least.is_none() => {
-                    return Err(format!("expect[{i}]: needs `flow` (only `fairness_at_least` is about all flows)"));
+                    return Err(format!(
+                        "expect[{i}]: needs `flow` (only `fairness_at_least` is about all flows)"
+                    ));
                 }
                 _ => {}
             }
@@ -141,11 +194,16 @@ impl Scenario {
     fn check_link(&self, i: usize, l: &LinkSpec, nodes: &BTreeSet<&str>) -> Result<(), String> {
         for (k, n) in l.between.iter().enumerate() {
             if !nodes.contains(n.as_str()) {
-                return Err(format!("links[{i}].between[{k}]: unknown node `{n}`; known nodes: {}", list(nodes)));
+                return Err(format!(
+                    "links[{i}].between[{k}]: unknown node `{n}`; known nodes: {}",
+                    list(nodes)
+                ));
             }
         }
         if l.between[0] == l.between[1] {
-            return Err(format!("links[{i}].between: a link needs two different nodes"));
+            return Err(format!(
+                "links[{i}].between: a link needs two different nodes"
+            ));
         }
         for d in 0..2 {
             let s = l.dir(d);
@@ -159,17 +217,29 @@ impl Scenario {
         Ok(())
     }
 
-    fn check_capture(&self, i: usize, c: &CaptureSpec, nodes: &BTreeSet<&str>) -> Result<(), String> {
+    fn check_capture(
+        &self,
+        i: usize,
+        c: &CaptureSpec,
+        nodes: &BTreeSet<&str>,
+    ) -> Result<(), String> {
         let at = c.at();
         let (node, peer) = match at.split_once(':') {
             Some((n, p)) => (n, Some(p)),
             None => (at, None),
         };
         if !nodes.contains(node) {
-            return Err(format!("capture[{i}]: unknown node `{node}`; known nodes: {}", list(nodes)));
+            return Err(format!(
+                "capture[{i}]: unknown node `{node}`; known nodes: {}",
+                list(nodes)
+            ));
         }
         if let Some(p) = peer {
-            if !self.links.iter().any(|l| l.between.iter().any(|x| x == node) && l.between.iter().any(|x| x == p)) {
+            if !self
+                .links
+                .iter()
+                .any(|l| l.between.iter().any(|x| x == node) && l.between.iter().any(|x| x == p))
+            {
                 return Err(format!("capture[{i}]: `{node}` has no link to `{p}`"));
             }
         }
