@@ -134,3 +134,22 @@ fn adding_a_link_and_flow_does_not_change_another_links_losses() {
         let _ = std::fs::remove_dir_all(d);
     }
 }
+
+#[test]
+fn the_documented_example_parses_and_runs() {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("SCENARIOS.md"))
+        .unwrap();
+    let start = doc.find("```yaml\n").unwrap() + 8;
+    let end = start + doc[start..].find("```").unwrap();
+    let s = Scenario::parse("SCENARIOS.md", &doc[start..end]).unwrap_or_else(|e| panic!("{e}"));
+    let out = tmp("doc");
+    run(
+        &s,
+        &RunOptions {
+            duration: Some(3_000_000_000),
+            ..opts(&out)
+        },
+    )
+    .unwrap();
+    let _ = std::fs::remove_dir_all(out);
+}
