@@ -446,6 +446,9 @@ impl Connection {
                 }
                 Some(t)
             }
+            // Wake up to be reclaimed (see `reclaimable`).
+            SocketState::Closed => self.ended_at.map(|t| t + Duration::from_secs(1)),
+            SocketState::Broken => self.ended_at.map(|t| t + Duration::from_secs(60)),
             _ => None,
         }
     }

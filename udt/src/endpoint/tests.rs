@@ -398,3 +398,37 @@ fn garbage_never_panics_and_creates_nothing() {
     let mut buf = [0u8; 1500];
     while p.endpoints[1].poll_transmit(now, &mut buf).is_some() {}
 }
+
+#[test]
+fn closed_connections_are_reclaimed_and_ids_count_down() {
+    let mut p = Pipe::new(2, 13);
+    let (c, s) = p.connected_pair(SocketOptions::default());
+    let (c_id, s_id) = (
+        p.endpoints[0].socket_ids(c).unwrap().0,
+        p.endpoints[1].socket_ids(s).unwrap().0,
+    );
+    assert!(c_id <= SOCKET_ID_SPAN && s_id <= SOCKET_ID_SPAN);
+    let now = p.now;
+    let second = p.endpoints[0]
+        .connect(now, addr(1), SocketOptions::default())
+        .unwrap();
+    assert_eq!(
+        p.endpoints[0].socket_ids(second).unwrap().0,
+        c_id - 1,
+        "ids count down"
+    );
+    p.endpoints[0].close(now, second);
+    p.endpoints[0].close(now, c);
+    // The server learns of the shutdown, the application closes its side too.
+    assert!(
+        p.run_until(Duration::from_secs(2), |p| p.endpoints[1].state(s)
+            == SocketState::Broken)
+    );
+    let now = p.now;
+    p.endpoints[1].close(now, s);
+    assert!(p.run_until(Duration::from_secs(5), |p| {
+        p.endpoints[0].connection_count() == 0 && p.endpoints[1].connection_count() == 0
+    }));
+    assert_eq!(p.endpoints[0].state(c), SocketState::NonExist);
+    assert!(p.saw(0, |e| *e == Event::Closed).is_some());
+}
