@@ -27,26 +27,32 @@ impl Packet {
     }
 }
 
-/// A free list of payload buffers so that the steady state allocates no new ones.
+/// A free list of payloads (the shared box and its buffer) so that the steady state
+/// allocates nothing per packet.
 #[derive(Default)]
 pub struct BufferPool {
-    free: Vec<Vec<u8>>,
+    free: Vec<Payload>,
 }
 
 impl BufferPool {
-    /// A buffer of length `len`, reused when one is free.
-    pub fn take(&mut self, len: usize) -> Vec<u8> {
-        let mut v = self.free.pop().unwrap_or_else(|| Vec::with_capacity(2048));
+    /// A payload holding a copy of `bytes`, reusing a free one when there is one.
+    pub fn make(&mut self, bytes: &[u8]) -> Payload {
+        let mut p = self
+            .free
+            .pop()
+            .unwrap_or_else(|| Rc::new(Vec::with_capacity(2048)));
+        let v = Rc::get_mut(&mut p).expect("pooled payloads have no other holder");
         v.clear();
-        v.resize(len, 0);
-        v
+        v.extend_from_slice(bytes);
+        p
     }
-    /// Returns a payload's buffer to the pool if this was its last holder.
+    /// Returns a payload to the pool if this was its last holder.
     pub fn recycle(&mut self, payload: Payload) {
-        if let Ok(v) = Rc::try_unwrap(payload) {
-            if self.free.len() < 4096 {
-                self.free.push(v);
-            }
+        if Rc::strong_count(&payload) == 1
+            && Rc::weak_count(&payload) == 0
+            && self.free.len() < 4096
+        {
+            self.free.push(payload);
         }
     }
 }

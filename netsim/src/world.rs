@@ -11,7 +11,6 @@ use crate::sim::{Ev, EventQueue};
 use crate::transport::{Conn, ConnEvent, ConnOptions, Transport, TransportFactory};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::rc::Rc;
 
 /// One bound endpoint.
 pub struct EndpointSlot {
@@ -427,14 +426,9 @@ impl World {
                 .transport
                 .poll_transmit(now, &mut self.txbuf)
             {
-                let mut buf = self.net.pool.take(len);
-                buf.copy_from_slice(&self.txbuf[..len]);
+                let payload = self.net.pool.make(&self.txbuf[..len]);
                 self.datagrams_sent += 1;
-                let p = Packet {
-                    src,
-                    dst,
-                    payload: Rc::new(buf),
-                };
+                let p = Packet { src, dst, payload };
                 self.net
                     .send_from(&mut self.queue, now, node, p, &mut local);
             }
