@@ -1,0 +1,257 @@
+//! Workloads: what the applications on each side of a flow do with their UDT connection —
+//! bulk transfer of N bytes or for a duration, or a stream of messages — and what they observe
+//! (bytes, integrity, message latency, connect and completion times).
+
+use crate::scenario::FlowSpec;
+use crate::transport::{Conn, Transport};
+use std::sync::OnceLock;
+
+/// Period of the deterministic data pattern (a prime, so it does not line up with packets).
+pub const PATTERN_PERIOD: usize = 65_521;
+
+/// Two periods of the pattern, so that any slice of up to one period starts anywhere.
+pub fn pattern() -> &'static [u8] {
+    static P: OnceLock<Vec<u8>> = OnceLock::new();
+    P.get_or_init(|| {
+        let mut x: u32 = 0x1234_5678;
+        let one: Vec<u8> = (0..PATTERN_PERIOD)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                (x >> 24) as u8
+            })
+            .collect();
+        [one.as_slice(), one.as_slice()].concat()
+    })
+}
+
+/// True when `data` equals the pattern starting at stream offset `offset`.
+pub fn pattern_matches(offset: u64, data: &[u8]) -> bool {
+    let p = pattern();
+    let mut off = (offset % PATTERN_PERIOD as u64) as usize;
+    for chunk in data.chunks(PATTERN_PERIOD) {
+        if p[off..off + chunk.len()] != *chunk {
+            return false;
+        }
+        off = (off + chunk.len()) % PATTERN_PERIOD;
+    }
+    true
+}
+
+/// Which side of a flow an endpoint is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// Connects (or first rendezvous peer); sends the data.
+    Sender,
+    /// Listens (or second rendezvous peer); receives the data.
+    Receiver,
+}
+
+/// Runtime state and observations of one flow.
+#[derive(Debug, Default)]
+pub struct FlowState {
+    /// The scenario's description.
+    pub spec: Option<FlowSpec>,
+    /// Sender endpoint index.
+    pub sender_ep: usize,
+    /// Receiver endpoint index.
+    pub receiver_ep: usize,
+    /// Sender connection.
+    pub sender_conn: Option<Conn>,
+    /// Receiver connection.
+    pub receiver_conn: Option<Conn>,
+    /// When the client started connecting.
+    pub started_at: Option<u64>,
+    /// When the sender saw the connection established.
+    pub connected_at: Option<u64>,
+    /// When the connect failed, and why.
+    pub failed: Option<(u64, String)>,
+    /// When the connection broke, and why.
+    pub broken: Option<(u64, String)>,
+    /// Bytes the sender handed to UDT.
+    pub bytes_sent: u64,
+    /// Bytes the receiver read.
+    pub bytes_recv: u64,
+    /// A received byte differed from what was sent.
+    pub corrupted: bool,
+    /// When the receiver had everything.
+    pub completed_at: Option<u64>,
+    /// Sending has ended (deadline, count, or stop).
+    pub sending_done: bool,
+    /// The flow was stopped.
+    pub stopped: bool,
+    /// Messages sent.
+    pub msgs_sent: u64,
+    /// Messages received.
+    pub msgs_recv: u64,
+    /// Messages received after a later one (in-order flows only).
+    pub msgs_out_of_order: u64,
+    /// Highest message number received plus one.
+    pub next_msg: u64,
+    /// Sum of message latencies, ns.
+    pub latency_sum: u128,
+    /// Largest message latency, ns.
+    pub latency_max: u64,
+    /// Sender statistics at the last sample or before closing.
+    pub last_stats: Option<crate::transport::ConnStats>,
+    /// Scratch for building messages.
+    pub msg_buf: Vec<u8>,
+}
+
+impl FlowState {
+    /// The spec (always set once built).
+    pub fn spec(&self) -> &FlowSpec {
+        self.spec.as_ref().expect("set when the world is built")
+    }
+
+    /// Total bytes to send, if the workload is a sized transfer.
+    fn target(&self) -> Option<u64> {
+        self.spec().transfer.map(|s| s.0)
+    }
+
+    /// Has nothing left to do (for stopping the run early).
+    pub fn done(&self) -> bool {
+        let s = self.spec();
+        if self.failed.is_some()
+            || self.broken.is_some()
+            || self.stopped
+            || self.completed_at.is_some()
+        {
+            return true;
+        }
+        let workload = s.transfer.is_some() || s.send_for.is_some() || s.messages.is_some();
+        !workload && self.connected_at.is_some()
+    }
+
+    /// Offers bulk data to the sender connection until UDT stops taking it.
+    pub fn pump_send(&mut self, now: u64, t: &mut dyn Transport) {
+        let Some(c) = self.sender_conn else { return };
+        if self.connected_at.is_none() || self.sending_done || self.spec().messages.is_some() {
+            return;
+        }
+        if self.target().is_none() && self.spec().send_for.is_none() {
+            return;
+        }
+        let p = pattern();
+        loop {
+            let remaining = self.target().map_or(u64::MAX, |t| t - self.bytes_sent);
+            if remaining == 0 {
+                self.sending_done = true;
+                return;
+            }
+            let off = (self.bytes_sent % PATTERN_PERIOD as u64) as usize;
+            let len = remaining.min(PATTERN_PERIOD as u64) as usize;
+            match t.send(now, c, &p[off..off + len]) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => self.bytes_sent += n as u64,
+            }
+        }
+    }
+
+    /// Sends message number `msgs_sent` (message workloads).
+    pub fn send_message(&mut self, now: u64, t: &mut dyn Transport) {
+        let Some(c) = self.sender_conn else { return };
+        let Some(m) = self.spec().messages.clone() else {
+            return;
+        };
+        let size = m.size.0 as usize;
+        let mut buf = std::mem::take(&mut self.msg_buf);
+        buf.clear();
+        buf.extend_from_slice(&self.msgs_sent.to_le_bytes());
+        buf.extend_from_slice(&now.to_le_bytes());
+        let mut off = 0usize;
+        while buf.len() < size {
+            let n = (size - buf.len()).min(PATTERN_PERIOD);
+            buf.extend_from_slice(&pattern()[off..off + n]);
+            off = (off + n) % PATTERN_PERIOD;
+        }
+        if t.send_msg(now, c, &buf, m.ttl.map(|d| d.0), m.in_order)
+            .is_ok()
+        {
+            self.msgs_sent += 1;
+            self.bytes_sent += size as u64;
+        }
+        self.msg_buf = buf;
+        if m.count.is_some_and(|n| self.msgs_sent >= n) {
+            self.sending_done = true;
+        }
+    }
+
+    /// Reads everything readable on the receiver connection.
+    pub fn pump_recv(&mut self, now: u64, t: &mut dyn Transport, buf: &mut [u8]) {
+        let Some(c) = self.receiver_conn else { return };
+        if self.spec().messages.is_some() {
+            while let Ok(Some(m)) = t.recv_msg(c) {
+                self.on_message(now, &m);
+            }
+            if let Some(n) = self.spec().messages.as_ref().and_then(|m| m.count) {
+                if self.msgs_recv >= n && self.completed_at.is_none() {
+                    self.completed_at = Some(now);
+                }
+            }
+            return;
+        }
+        loop {
+            match t.recv(c, buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if !pattern_matches(self.bytes_recv, &buf[..n]) {
+                        self.corrupted = true;
+                    }
+                    self.bytes_recv += n as u64;
+                }
+            }
+        }
+        let all = match (self.target(), self.spec().send_for) {
+            (Some(t), _) => self.bytes_recv >= t,
+            (None, Some(_)) => self.sending_done && self.bytes_recv >= self.bytes_sent,
+            _ => false,
+        };
+        if all && self.completed_at.is_none() {
+            self.completed_at = Some(now);
+        }
+    }
+
+    fn on_message(&mut self, now: u64, m: &[u8]) {
+        let size = self
+            .spec()
+            .messages
+            .as_ref()
+            .map_or(0, |s| s.size.0 as usize);
+        if m.len() != size || m.len() < 16 || !pattern_matches(0, &m[16..]) {
+            self.corrupted = true;
+            return;
+        }
+        let seq = u64::from_le_bytes(m[..8].try_into().expect("16 bytes checked above"));
+        let sent = u64::from_le_bytes(m[8..16].try_into().expect("16 bytes checked above"));
+        if seq < self.next_msg {
+            self.msgs_out_of_order += 1;
+        }
+        self.next_msg = self.next_msg.max(seq + 1);
+        self.msgs_recv += 1;
+        self.bytes_recv += m.len() as u64;
+        let lat = now.saturating_sub(sent);
+        self.latency_sum += lat as u128;
+        self.latency_max = self.latency_max.max(lat);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pattern_wraps_and_matches_at_any_offset() {
+        let p = pattern();
+        assert_eq!(p.len(), 2 * PATTERN_PERIOD);
+        assert!(pattern_matches(5, &p[5..1005]));
+        assert!(pattern_matches(
+            PATTERN_PERIOD as u64 * 3 + 7,
+            &p[7..70_007 - PATTERN_PERIOD]
+        ));
+        assert!(!pattern_matches(6, &p[5..1005]));
+        let long: Vec<u8> = p.iter().chain(p.iter()).copied().collect();
+        assert!(pattern_matches(0, &long));
+    }
+}

@@ -1,0 +1,179 @@
+//! Time series sampled at a fixed interval: per flow (goodput, send rate, retransmissions,
+//! losses, RTT, cwnd, flow window, sending period) and per link direction (queue occupancy).
+
+use crate::transport::ConnStats;
+use std::fmt::Write;
+
+/// One sample of one flow.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct FlowSample {
+    /// Sample time, ns.
+    pub t_ns: u64,
+    /// Flow name.
+    pub flow: String,
+    /// Bytes the receiving application read during the interval, as bit/s.
+    pub goodput_bps: f64,
+    /// Payload bytes UDT sent during the interval (retransmissions included), as bit/s.
+    pub send_rate_bps: f64,
+    /// Retransmitted packets during the interval.
+    pub retrans: u64,
+    /// Sender-side losses (NAK'd) during the interval.
+    pub snd_loss: u64,
+    /// Receiver-side losses during the interval.
+    pub rcv_loss: u64,
+    /// Smoothed RTT, ms.
+    pub rtt_ms: f64,
+    /// Congestion window, packets.
+    pub cwnd: f64,
+    /// Flow window, packets.
+    pub flow_window: f64,
+    /// Packet-sending period, µs.
+    pub send_period_us: f64,
+    /// Bytes read so far.
+    pub bytes_recv: u64,
+}
+
+/// One sample of one link direction.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct QueueSample {
+    /// Sample time, ns.
+    pub t_ns: u64,
+    /// `link>` (forward) or `link<` (reverse).
+    pub link: String,
+    /// Packets queued (waiting or being serialised).
+    pub packets: u64,
+    /// Bytes queued.
+    pub bytes: u64,
+    /// Queue drops so far.
+    pub dropped_queue: u64,
+    /// Loss-model drops so far.
+    pub dropped_loss: u64,
+}
+
+/// The recorded series.
+#[derive(Default)]
+pub struct Metrics {
+    /// Sampling interval, ns.
+    pub interval: u64,
+    /// Flow samples in time order.
+    pub flows: Vec<FlowSample>,
+    /// Queue samples in time order.
+    pub queues: Vec<QueueSample>,
+    last_recv: Vec<u64>,
+    last_stats: Vec<ConnStats>,
+}
+
+impl Metrics {
+    /// Series for `n_flows` flows at `interval` ns.
+    pub fn new(interval: u64, n_flows: usize) -> Self {
+        Metrics {
+            interval,
+            last_recv: vec![0; n_flows],
+            last_stats: vec![ConnStats::default(); n_flows],
+            ..Default::default()
+        }
+    }
+
+    /// Records flow `i` at `t`: `bytes_recv` read so far, sender statistics if connected.
+    pub fn sample_flow(
+        &mut self,
+        t: u64,
+        i: usize,
+        name: &str,
+        bytes_recv: u64,
+        st: Option<ConnStats>,
+    ) {
+        let secs = self.interval as f64 / 1e9;
+        let st = st.unwrap_or(self.last_stats[i]);
+        let prev = self.last_stats[i];
+        self.flows.push(FlowSample {
+            t_ns: t,
+            flow: name.to_string(),
+            goodput_bps: (bytes_recv - self.last_recv[i]) as f64 * 8.0 / secs,
+            send_rate_bps: st.bytes_sent_total.saturating_sub(prev.bytes_sent_total) as f64 * 8.0
+                / secs,
+            retrans: st.pkt_retrans_total.saturating_sub(prev.pkt_retrans_total),
+            snd_loss: st
+                .pkt_snd_loss_total
+                .saturating_sub(prev.pkt_snd_loss_total),
+            rcv_loss: st
+                .pkt_rcv_loss_total
+                .saturating_sub(prev.pkt_rcv_loss_total),
+            rtt_ms: st.rtt_us / 1000.0,
+            cwnd: st.cwnd,
+            flow_window: st.flow_window,
+            send_period_us: st.send_period_us,
+            bytes_recv,
+        });
+        self.last_recv[i] = bytes_recv;
+        self.last_stats[i] = st;
+    }
+
+    /// The flow series as CSV.
+    pub fn flows_csv(&self) -> String {
+        let mut s = String::from(
+            "time_s,flow,goodput_mbps,send_rate_mbps,retrans,snd_loss,rcv_loss,rtt_ms,cwnd,flow_window,send_period_us,bytes_recv\n",
+        );
+        for r in &self.flows {
+            let _ = writeln!(
+                s,
+                "{:.3},{},{:.3},{:.3},{},{},{},{:.3},{:.1},{:.1},{:.3},{}",
+                r.t_ns as f64 / 1e9,
+                r.flow,
+                r.goodput_bps / 1e6,
+                r.send_rate_bps / 1e6,
+                r.retrans,
+                r.snd_loss,
+                r.rcv_loss,
+                r.rtt_ms,
+                r.cwnd,
+                r.flow_window,
+                r.send_period_us,
+                r.bytes_recv
+            );
+        }
+        s
+    }
+
+    /// The queue series as CSV.
+    pub fn queues_csv(&self) -> String {
+        let mut s = String::from("time_s,link,packets,bytes,dropped_queue,dropped_loss\n");
+        for r in &self.queues {
+            let _ = writeln!(
+                s,
+                "{:.3},{},{},{},{},{}",
+                r.t_ns as f64 / 1e9,
+                r.link,
+                r.packets,
+                r.bytes,
+                r.dropped_queue,
+                r.dropped_loss
+            );
+        }
+        s
+    }
+}
+
+/// Jain's fairness index (Σx)² / (n·Σx²); 1 when all equal, 1/n when one takes all.
+pub fn jain(xs: &[f64]) -> Option<f64> {
+    let n = xs.len() as f64;
+    let sum: f64 = xs.iter().sum();
+    let sq: f64 = xs.iter().map(|x| x * x).sum();
+    if xs.is_empty() || sq == 0.0 {
+        None
+    } else {
+        Some(sum * sum / (n * sq))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jain_index() {
+        assert_eq!(jain(&[5.0, 5.0, 5.0, 5.0]), Some(1.0));
+        assert_eq!(jain(&[1.0, 0.0, 0.0, 0.0]), Some(0.25));
+        assert_eq!(jain(&[]), None);
+    }
+}

@@ -1,0 +1,180 @@
+//! Running one scenario end to end: build, run with an optional progress bar, write results,
+//! check expectations, print the summary table and the timing line.
+
+use crate::expect::{evaluate, CheckResult};
+use crate::host::UdtHost;
+use crate::output::{pcap_sinks, write_results};
+use crate::scenario::Scenario;
+use crate::summary::{summarise, Summary};
+use crate::world::World;
+use std::path::{Path, PathBuf};
+use std::time::Instant as WallClock;
+
+/// How to run.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Seed override.
+    pub seed: Option<u64>,
+    /// Output folder override.
+    pub out: Option<PathBuf>,
+    /// Duration override, ns.
+    pub duration: Option<u64>,
+    /// No progress bar or table.
+    pub quiet: bool,
+}
+
+/// What a run produced.
+pub struct RunOutcome {
+    /// The summary.
+    pub summary: Summary,
+    /// Expectation results.
+    pub checks: Vec<CheckResult>,
+    /// Where results went.
+    pub dir: PathBuf,
+    /// Wall time, seconds.
+    pub wall_s: f64,
+}
+
+/// Runs `scenario` (already loaded) writing into its output folder.
+pub fn run(s: &Scenario, opts: &RunOptions) -> Result<RunOutcome, String> {
+    let seed = opts.seed.unwrap_or(s.seed);
+    let end = opts.duration.unwrap_or(s.duration.0);
+    let dir = opts
+        .out
+        .clone()
+        .unwrap_or_else(|| crate::output::default_dir(&s.name, seed));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| format!("{}: cannot create output folder: {e}", dir.display()))?;
+    let mut w = {
+        let mut sinks = pcap_sinks(&dir);
+        World::new(s, seed, end, &UdtHost::factory, &mut sinks)?
+    };
+    let wall = WallClock::now();
+    let mut bar: Option<indicatif::ProgressBar> = None;
+    let step = (end / 200).max(1_000_000);
+    let mut until = 0;
+    loop {
+        until = (until + step).min(end);
+        let more = w.run_until(until);
+        if !opts.quiet && bar.is_none() && wall.elapsed().as_secs_f64() > 1.0 {
+            let b = indicatif::ProgressBar::new(end / 1_000_000);
+            b.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} [{bar:40}] {pos}/{len} ms simulated ({elapsed})",
+                )
+                .expect("static template is valid"),
+            );
+            bar = Some(b);
+        }
+        if let Some(b) = &bar {
+            b.set_position(w.now / 1_000_000);
+        }
+        if !more || until >= end {
+            break;
+        }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let wall_s = wall.elapsed().as_secs_f64();
+    w.finish_captures()?;
+    let summary = summarise(&mut w);
+    let checks = evaluate(s, &summary);
+    write_results(&dir, &w, &summary, &checks)
+        .map_err(|e| format!("{}: cannot write results: {e}", dir.display()))?;
+    Ok(RunOutcome {
+        summary,
+        checks,
+        dir,
+        wall_s,
+    })
+}
+
+/// Loads and runs a scenario file.
+pub fn run_file(path: &Path, opts: &RunOptions) -> Result<RunOutcome, String> {
+    let s = Scenario::load(path).map_err(|e| e.to_string())?;
+    run(&s, opts)
+}
+
+fn opt(v: Option<f64>, digits: usize) -> String {
+    v.map_or("-".into(), |x| format!("{x:.digits$}"))
+}
+
+/// The summary table.
+pub fn table(o: &RunOutcome) -> String {
+    let s = &o.summary;
+    let mut t = format!(
+        "scenario {} (seed {}): {:.3} s simulated; results in {}\n",
+        s.scenario,
+        s.seed,
+        s.simulated_s,
+        o.dir.display()
+    );
+    t += &format!(
+        "{:<26} {:>9} {:>10} {:>12} {:>11} {:>10} {:>7} {:>9} {:>8} {:>6}\n",
+        "flow",
+        "connect",
+        "complete",
+        "bytes",
+        "goodput",
+        "bottleneck",
+        "util",
+        "retrans",
+        "rtt ms",
+        "exact"
+    );
+    for f in &s.flows {
+        let conn = match (&f.connect_time_s, &f.failed) {
+            (Some(c), _) => format!("{c:.3}s"),
+            (None, Some(_)) => "failed".into(),
+            (None, None) => "no".into(),
+        };
+        t += &format!(
+            "{:<26} {:>9} {:>10} {:>12} {:>6.2} Mb/s {:>10} {:>7} {:>9} {:>8.1} {:>6}\n",
+            f.name,
+            conn,
+            f.completion_time_s
+                .map_or("-".into(), |c| format!("{c:.3}s")),
+            f.bytes_received,
+            f.mean_goodput_mbps,
+            opt(f.bottleneck_mbps, 0),
+            opt(f.utilisation.map(|u| u * 100.0), 1),
+            f.retransmissions,
+            f.rtt_ms,
+            if f.byte_exact { "yes" } else { "no" },
+        );
+        if let Some(m) = &f.messages {
+            t += &format!(
+                "{:<26} messages: {} sent, {} delivered, {} out of order, latency mean {:.2} ms max {:.2} ms\n",
+                "", m.sent, m.received, m.out_of_order, m.mean_latency_ms, m.max_latency_ms
+            );
+        }
+    }
+    if let Some(j) = s.jain_fairness {
+        t += &format!("Jain's fairness index: {j:.4}\n");
+    }
+    for c in &o.checks {
+        t += &format!(
+            "  [{}] {} (observed: {})\n",
+            if c.passed { "ok" } else { "FAIL" },
+            c.what,
+            c.observed
+        );
+    }
+    t
+}
+
+/// The timing line: simulated time, wall time, speed-up, simulated packets per CPU second.
+pub fn timing(o: &RunOutcome) -> String {
+    let s = &o.summary;
+    let wall = o.wall_s.max(1e-9);
+    format!(
+        "timing: {:.3} s simulated in {:.3} s wall: {:.1}x real time, {:.0} packets/CPU-s ({} datagrams, {} events)",
+        s.simulated_s,
+        o.wall_s,
+        s.simulated_s / wall,
+        s.datagrams as f64 / wall,
+        s.datagrams,
+        s.events
+    )
+}

@@ -1,0 +1,606 @@
+//! The discrete-event loop: builds the network, endpoints and flows of a scenario and runs them
+//! on a virtual clock that jumps from event to event.
+
+use crate::app::{FlowState, Side};
+use crate::metrics::{Metrics, QueueSample};
+use crate::net::{dir_params, loss_model, CapturePoint, Net, NodeKind};
+use crate::packet::Packet;
+use crate::rng::seed_for;
+use crate::scenario::{validate_split as split, CaptureSpec, Direction, Scenario};
+use crate::sim::{Ev, EventQueue};
+use crate::transport::{Conn, ConnEvent, ConnOptions, Transport, TransportFactory};
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+/// One bound endpoint.
+pub struct EndpointSlot {
+    /// Host node.
+    pub node: usize,
+    /// Bound address.
+    pub addr: SocketAddr,
+    /// The protocol endpoint.
+    pub transport: Box<dyn Transport>,
+    /// The flow it belongs to and its side.
+    pub flow: usize,
+    /// Sender or receiver.
+    pub side: Side,
+    timer_at: Option<u64>,
+    same_time_wakes: u32,
+}
+
+/// A scenario in progress.
+pub struct World {
+    /// The scenario.
+    pub scenario: Scenario,
+    /// The seed in use.
+    pub seed: u64,
+    /// Current simulated time, ns.
+    pub now: u64,
+    /// When the run ends, ns.
+    pub end: u64,
+    /// The network.
+    pub net: Net,
+    /// Endpoints.
+    pub endpoints: Vec<EndpointSlot>,
+    /// Flows, in scenario order.
+    pub flows: Vec<FlowState>,
+    /// Time series.
+    pub metrics: Metrics,
+    /// Events processed.
+    pub events_processed: u64,
+    /// Datagrams the endpoints sent.
+    pub datagrams_sent: u64,
+    queue: EventQueue,
+    txbuf: Vec<u8>,
+    rxbuf: Vec<u8>,
+    local: Vec<(usize, Packet)>,
+    evbuf: Vec<(Conn, ConnEvent)>,
+}
+
+/// Why a world could not be built.
+pub type BuildError = String;
+
+/// Makes a capture sink for a capture point name.
+pub type SinkFactory<'a> =
+    dyn FnMut(&str) -> std::io::Result<Box<dyn crate::capture::CaptureSink>> + 'a;
+
+impl World {
+    /// Builds the world for `s` with `seed`, endpoints from `factory`, capture sinks from `sinks`.
+    pub fn new(
+        s: &Scenario,
+        seed: u64,
+        end: u64,
+        factory: &TransportFactory,
+        sinks: &mut SinkFactory,
+    ) -> Result<Self, BuildError> {
+        let mut net = Net::build(s, seed);
+        for c in &s.capture {
+            let at = c.at();
+            let (node, peer) = match at.split_once(':') {
+                Some((n, p)) => (n, Some(p)),
+                None => (at, None),
+            };
+            let name = at.replace(':', "-");
+            let sink = sinks(&name).map_err(|e| format!("capture `{at}`: {e}"))?;
+            let (until, max) = match c {
+                CaptureSpec::Point(_) => (u64::MAX, u64::MAX),
+                CaptureSpec::Limited {
+                    until, max_packets, ..
+                } => (
+                    until.map_or(u64::MAX, |d| d.0),
+                    max_packets.unwrap_or(u64::MAX),
+                ),
+            };
+            let cap = CapturePoint {
+                name,
+                sink,
+                until,
+                max_packets: max,
+                written: 0,
+                error: None,
+            };
+            let node = net.node(node).expect("validated");
+            let peer = peer.map(|p| net.node(p).expect("validated"));
+            net.add_capture(node, peer, cap);
+        }
+        let mut w = World {
+            scenario: s.clone(),
+            seed,
+            now: 0,
+            end,
+            net,
+            endpoints: vec![],
+            flows: vec![],
+            metrics: Metrics::new(
+                s.sample_interval.map_or(100_000_000, |d| d.0.max(1)),
+                s.flows.len(),
+            ),
+            events_processed: 0,
+            datagrams_sent: 0,
+            queue: EventQueue::default(),
+            txbuf: vec![0; 2048],
+            rxbuf: vec![0; 256 * 1024],
+            local: vec![],
+            evbuf: vec![],
+        };
+        for (i, f) in s.flows.iter().enumerate() {
+            w.add_flow(i, f, factory)?;
+        }
+        for (i, e) in s.events.iter().enumerate() {
+            w.queue.push(e.at.0, Ev::LinkChange(i as u32));
+        }
+        w.queue.push(w.metrics.interval, Ev::Sample);
+        Ok(w)
+    }
+
+    fn resolve(&self, spec: &str, public: bool) -> Result<(usize, SocketAddr), BuildError> {
+        let (host, port) = split(spec)?;
+        let port = port.unwrap_or(0);
+        if let Some(n) = self.net.node(host) {
+            let NodeKind::Host { ip } = self.net.nodes[n].kind else {
+                return Err(format!("`{host}` is not a host"));
+            };
+            let ip = if public {
+                self.net.public_ip(n).unwrap_or(ip)
+            } else {
+                ip
+            };
+            return Ok((n, SocketAddr::new(IpAddr::V4(ip), port)));
+        }
+        let ip: Ipv4Addr = host.parse().map_err(|_| format!("unknown host `{host}`"))?;
+        Ok((usize::MAX, SocketAddr::new(IpAddr::V4(ip), port)))
+    }
+
+    fn bind(
+        &mut self,
+        node: usize,
+        addr: SocketAddr,
+        flow: usize,
+        side: Side,
+        factory: &TransportFactory,
+    ) -> Result<usize, BuildError> {
+        if let Some(&other) = self.net.nodes[node].ports.get(&addr.port()) {
+            let f = &self.scenario.flows[self.endpoints[other].flow].name;
+            return Err(format!(
+                "{addr} is already used by flow `{f}`; give each flow its own ports"
+            ));
+        }
+        let host = &self.net.nodes[node].name;
+        let seed = seed_for(self.seed, &format!("endpoint:{host}:{}", addr.port()));
+        let transport = factory(addr, seed, 0);
+        let idx = self.endpoints.len();
+        self.endpoints.push(EndpointSlot {
+            node,
+            addr,
+            transport,
+            flow,
+            side,
+            timer_at: None,
+            same_time_wakes: 0,
+        });
+        self.net.nodes[node].ports.insert(addr.port(), idx);
+        Ok(idx)
+    }
+
+    fn add_flow(
+        &mut self,
+        i: usize,
+        f: &crate::scenario::FlowSpec,
+        factory: &TransportFactory,
+    ) -> Result<(), BuildError> {
+        let at = |e: String| format!("flows[{i}] ({}): {e}", f.name);
+        let (s_node, s_addr, r_node, r_addr) = match (&f.from, &f.to, &f.rendezvous) {
+            (Some(from), Some(to), _) => {
+                let (sn, mut sa) = self.resolve(from, false).map_err(at)?;
+                if sa.port() == 0 {
+                    sa.set_port(40_000 + i as u16);
+                }
+                let (rn, ra) = self.resolve(to, false).map_err(at)?;
+                (sn, sa, rn, ra)
+            }
+            (_, _, Some([a, b])) => {
+                let (sn, sa) = self.resolve(a, false).map_err(at)?;
+                let (rn, ra) = self.resolve(b, false).map_err(at)?;
+                (sn, sa, rn, ra)
+            }
+            _ => return Err(at("no endpoints".into())),
+        };
+        if s_node == usize::MAX || r_node == usize::MAX {
+            return Err(at("both ends must be hosts of the scenario".into()));
+        }
+        let sender_ep = self
+            .bind(s_node, s_addr, i, Side::Sender, factory)
+            .map_err(at)?;
+        let receiver_ep = self
+            .bind(r_node, r_addr, i, Side::Receiver, factory)
+            .map_err(at)?;
+        let opts = ConnOptions {
+            mode: f.mode,
+            options: f.options.clone(),
+            cc: f.cc.clone(),
+        };
+        if f.rendezvous.is_none() && f.listen {
+            self.endpoints[receiver_ep]
+                .transport
+                .listen(0, &opts)
+                .map_err(|e| at(format!("listen: {e}")))?;
+        }
+        self.flows.push(FlowState {
+            spec: Some(f.clone()),
+            sender_ep,
+            receiver_ep,
+            ..Default::default()
+        });
+        self.queue.push(f.start.0, Ev::FlowStart(i as u32));
+        if let Some(d) = f.send_for {
+            self.queue
+                .push(f.start.0 + d.0, Ev::FlowSendDeadline(i as u32));
+        }
+        if let Some(stop) = f.stop {
+            self.queue.push(stop.0, Ev::FlowStop(i as u32));
+        }
+        Ok(())
+    }
+
+    /// True once every flow is done (and there is at least one).
+    pub fn all_done(&self) -> bool {
+        !self.flows.is_empty() && self.flows.iter().all(|f| f.done())
+    }
+
+    /// Runs events up to `until` (or the end); returns false once the run is over.
+    pub fn run_until(&mut self, until: u64) -> bool {
+        let stop_early = self.scenario.stop_when_done;
+        while let Some(t) = self.queue.peek_time() {
+            if t > self.end || t > until {
+                break;
+            }
+            let (t, ev) = self.queue.pop().expect("peeked above");
+            self.now = t;
+            self.events_processed += 1;
+            self.handle(ev);
+            if stop_early && self.all_done() {
+                self.end = self.now;
+                return false;
+            }
+        }
+        if self.queue.peek_time().is_none_or(|t| t > self.end) {
+            self.now = self.now.max(until.min(self.end));
+            return self.now < self.end && self.queue.peek_time().is_some();
+        }
+        true
+    }
+
+    fn handle(&mut self, ev: Ev) {
+        let now = self.now;
+        match ev {
+            Ev::LinkDeliver(ld) => {
+                let mut local = std::mem::take(&mut self.local);
+                self.net
+                    .deliver(&mut self.queue, now, ld as usize, &mut local);
+                self.deliver_local(&mut local);
+                self.local = local;
+            }
+            Ev::EndpointTimer(ep) => {
+                let e = &mut self.endpoints[ep as usize];
+                if e.timer_at != Some(now) {
+                    return;
+                }
+                e.timer_at = None;
+                e.transport.handle_timeout(now);
+                self.drive(ep as usize);
+            }
+            Ev::FlowStart(f) => self.start_flow(f as usize),
+            Ev::FlowMessage(f) => {
+                let fl = &mut self.flows[f as usize];
+                if fl.sending_done || fl.stopped {
+                    return;
+                }
+                let ep = fl.sender_ep;
+                fl.send_message(now, self.endpoints[ep].transport.as_mut());
+                let rate = fl.spec().messages.as_ref().map_or(1.0, |m| m.rate);
+                if !fl.sending_done {
+                    self.queue.push(
+                        now + (1e9 / rate).round().max(1.0) as u64,
+                        Ev::FlowMessage(f),
+                    );
+                }
+                self.drive(ep);
+            }
+            Ev::FlowSendDeadline(f) => {
+                let fl = &mut self.flows[f as usize];
+                fl.sending_done = true;
+                let ep = fl.receiver_ep;
+                self.drive(ep);
+            }
+            Ev::FlowStop(f) => {
+                let fl = &mut self.flows[f as usize];
+                fl.stopped = true;
+                fl.sending_done = true;
+                let (se, re) = (fl.sender_ep, fl.receiver_ep);
+                for (ep, c) in [(se, fl.sender_conn), (re, fl.receiver_conn)] {
+                    if let Some(c) = c {
+                        self.endpoints[ep].transport.close(now, c);
+                        self.drive(ep);
+                    }
+                }
+            }
+            Ev::LinkChange(i) => self.link_change(i as usize),
+            Ev::Sample => {
+                self.sample();
+                self.queue.push(now + self.metrics.interval, Ev::Sample);
+            }
+        }
+    }
+
+    fn start_flow(&mut self, f: usize) {
+        let now = self.now;
+        let spec = self.flows[f].spec().clone();
+        let opts = ConnOptions {
+            mode: spec.mode,
+            options: spec.options.clone(),
+            cc: spec.cc.clone(),
+        };
+        self.flows[f].started_at = Some(now);
+        let (se, re) = (self.flows[f].sender_ep, self.flows[f].receiver_ep);
+        let result = match &spec.rendezvous {
+            None => {
+                let remote = self
+                    .resolve(spec.to.as_deref().expect("validated"), true)
+                    .map(|r| r.1);
+                let remote = remote.expect("resolved when built");
+                self.endpoints[se].transport.connect(now, remote, &opts)
+            }
+            Some([a, b]) => {
+                let pa = self.resolve(a, true).expect("resolved when built").1;
+                let pb = self.resolve(b, true).expect("resolved when built").1;
+                let r = self.endpoints[re].transport.rendezvous(now, pa, &opts);
+                match r {
+                    Ok(c) => {
+                        self.flows[f].receiver_conn = Some(c);
+                        self.drive(re);
+                        self.endpoints[se].transport.rendezvous(now, pb, &opts)
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        match result {
+            Ok(c) => self.flows[f].sender_conn = Some(c),
+            Err(e) => self.flows[f].failed = Some((now, e)),
+        }
+        self.drive(se);
+    }
+
+    fn link_change(&mut self, i: usize) {
+        let e = self.scenario.events[i].clone();
+        let link = self
+            .net
+            .links
+            .iter()
+            .position(|l| l.name == e.link)
+            .expect("validated");
+        let dirs: &[usize] = match e.direction {
+            Direction::Both => &[0, 1],
+            Direction::Forward => &[0],
+            Direction::Reverse => &[1],
+        };
+        for &d in dirs {
+            let mut p = self.net.links[link].dirs[d].params().clone();
+            if let Some(up) = e.up {
+                p.up = up;
+            }
+            if let Some(r) = e.rate {
+                p.rate = Some(r.0);
+            }
+            if let Some(delay) = e.delay {
+                p.delay = delay.0;
+            }
+            if let Some(l) = &e.loss {
+                p.loss = loss_model(l);
+            }
+            self.net.set_link(&mut self.queue, self.now, link, d, p);
+        }
+        let _ = dir_params; // parameters start from the scenario's; changes apply on top
+    }
+
+    fn deliver_local(&mut self, local: &mut Vec<(usize, Packet)>) {
+        for (ep, p) in local.drain(..) {
+            self.endpoints[ep]
+                .transport
+                .handle_datagram(self.now, p.src, &p.payload);
+            self.net.pool.recycle(p.payload);
+            self.drive(ep);
+        }
+    }
+
+    /// The driving rule: drain transmits and events until both are empty, let the application
+    /// react, then re-arm the endpoint's timer.
+    fn drive(&mut self, ep: usize) {
+        let now = self.now;
+        let node = self.endpoints[ep].node;
+        let src = self.endpoints[ep].addr;
+        let mut local = std::mem::take(&mut self.local);
+        let mut events = std::mem::take(&mut self.evbuf);
+        for _round in 0..1000 {
+            while let Some((dst, len)) = self.endpoints[ep]
+                .transport
+                .poll_transmit(now, &mut self.txbuf)
+            {
+                let payload = self.net.pool.make(&self.txbuf[..len]);
+                self.datagrams_sent += 1;
+                let p = Packet { src, dst, payload };
+                self.net
+                    .send_from(&mut self.queue, now, node, p, &mut local);
+            }
+            while let Some(e) = self.endpoints[ep].transport.poll_event() {
+                events.push(e);
+            }
+            let had_events = !events.is_empty();
+            for (c, e) in events.drain(..) {
+                self.app_event(ep, c, e);
+            }
+            self.pump(ep);
+            if !had_events {
+                break;
+            }
+        }
+        self.evbuf = events;
+        // Packets to another endpoint on the same host go straight there (no link).
+        let pending = std::mem::take(&mut local);
+        self.local = local;
+        for (other, p) in pending {
+            self.endpoints[other]
+                .transport
+                .handle_datagram(now, p.src, &p.payload);
+            self.net.pool.recycle(p.payload);
+            self.drive(other);
+        }
+        self.arm_timer(ep);
+    }
+
+    fn arm_timer(&mut self, ep: usize) {
+        let now = self.now;
+        let e = &mut self.endpoints[ep];
+        let Some(mut t) = e.transport.poll_timeout() else {
+            e.timer_at = None;
+            return;
+        };
+        if t <= now {
+            // Guard against an endpoint that keeps asking for "now": after many wake-ups at
+            // the same instant, step the clock by a microsecond.
+            e.same_time_wakes += 1;
+            t = if e.same_time_wakes > 100 {
+                now + 1000
+            } else {
+                now
+            };
+        } else {
+            e.same_time_wakes = 0;
+        }
+        if e.timer_at != Some(t) {
+            e.timer_at = Some(t);
+            self.queue.push(t, Ev::EndpointTimer(ep as u32));
+        }
+    }
+
+    fn pump(&mut self, ep: usize) {
+        let now = self.now;
+        let e = &mut self.endpoints[ep];
+        let fl = &mut self.flows[e.flow];
+        match e.side {
+            Side::Sender => fl.pump_send(now, e.transport.as_mut()),
+            Side::Receiver => fl.pump_recv(now, e.transport.as_mut(), &mut self.rxbuf),
+        }
+        if !(fl.completed_at.is_some() && !fl.stopped && fl.spec().transfer.is_some()) {
+            return;
+        }
+        // A sized transfer is over: both applications close.
+        fl.stopped = true;
+        let (se, re, sc, rc) = (
+            fl.sender_ep,
+            fl.receiver_ep,
+            fl.sender_conn,
+            fl.receiver_conn,
+        );
+        let flow = e.flow;
+        if let Some(c) = sc {
+            let st = self.endpoints[se].transport.stats(c);
+            self.flows[flow].last_stats = st.or(self.flows[flow].last_stats);
+            self.endpoints[se].transport.close(now, c);
+        }
+        if let Some(c) = rc {
+            self.endpoints[re].transport.close(now, c);
+        }
+        // The endpoint being driven is drained by the caller; the other one now.
+        let other = if ep == se { re } else { se };
+        self.drive(other);
+    }
+
+    fn app_event(&mut self, ep: usize, c: Conn, e: ConnEvent) {
+        let now = self.now;
+        let slot = &mut self.endpoints[ep];
+        let fl = &mut self.flows[slot.flow];
+        match (slot.side, e) {
+            (Side::Sender, ConnEvent::Connected) => {
+                fl.sender_conn = Some(c);
+                if fl.connected_at.is_none() {
+                    fl.connected_at = Some(now);
+                    if fl.spec().messages.is_some() {
+                        self.queue.push(now, Ev::FlowMessage(slot.flow as u32));
+                    }
+                }
+            }
+            (Side::Receiver, ConnEvent::Accepted) => {
+                let c = slot.transport.accept().unwrap_or(c);
+                fl.receiver_conn.get_or_insert(c);
+            }
+            (Side::Receiver, ConnEvent::Connected) => {
+                fl.receiver_conn.get_or_insert(c);
+            }
+            (Side::Sender, ConnEvent::ConnectFailed(why)) => {
+                fl.failed.get_or_insert((now, why));
+            }
+            (_, ConnEvent::Broken(why)) if fl.completed_at.is_none() && !fl.stopped => {
+                fl.broken.get_or_insert((now, why));
+            }
+            _ => {}
+        }
+    }
+
+    fn sample(&mut self) {
+        let t = self.now;
+        for i in 0..self.flows.len() {
+            let f = &self.flows[i];
+            let (ep, c, recv) = (f.sender_ep, f.sender_conn, f.bytes_recv);
+            let name = f.spec().name.clone();
+            let st = c.and_then(|c| self.endpoints[ep].transport.stats(c));
+            if st.is_some() {
+                self.flows[i].last_stats = st;
+            }
+            self.metrics.sample_flow(t, i, &name, recv, st);
+        }
+        for l in &mut self.net.links {
+            for (d, arrow) in [(0, '>'), (1, '<')] {
+                if l.dirs[d].params().rate.is_none() {
+                    continue;
+                }
+                let (packets, bytes) = l.dirs[d].occupancy(t);
+                let c = l.dirs[d].counters();
+                self.metrics.queues.push(QueueSample {
+                    t_ns: t,
+                    link: format!("{}{arrow}", l.name),
+                    packets,
+                    bytes,
+                    dropped_queue: c.dropped_queue,
+                    dropped_loss: c.dropped_loss,
+                });
+            }
+        }
+    }
+
+    /// Finishes captures; returns the first capture error.
+    pub fn finish_captures(&mut self) -> Result<(), String> {
+        for c in &mut self.net.captures {
+            if let Err(e) = c.sink.finish() {
+                c.error.get_or_insert(e.to_string());
+            }
+            if let Some(e) = &c.error {
+                return Err(format!("capture `{}`: {e}", c.name));
+            }
+        }
+        Ok(())
+    }
+
+    /// Per-endpoint ports in use, for reports.
+    pub fn endpoint_addrs(&self) -> BTreeMap<String, String> {
+        self.endpoints
+            .iter()
+            .map(|e| {
+                (
+                    format!("{}:{}", self.net.nodes[e.node].name, e.addr.port()),
+                    e.addr.to_string(),
+                )
+            })
+            .collect()
+    }
+}
