@@ -6,6 +6,7 @@
 //!    reports `buffer_len()` bytes written; a buffer one byte short is refused.
 //!    Into a larger buffer holding garbage it writes the same bytes and nothing past
 //!    them.
+//!    For a data packet, `DataPacket::emit_header` writes the same 16 header bytes.
 //! 3. The emitted bytes parse back to a packet equal to the first one
 //!    (`parse(emit(parse(x))) == parse(x)`).
 //! 4. Emitting that re-parsed packet reproduces the same bytes: the encoding is
@@ -17,7 +18,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use udt::packet::Packet;
+use udt::packet::{Packet, HEADER_LEN};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(packet) = Packet::parse(data) else {
@@ -55,6 +56,17 @@ fuzz_target!(|data: &[u8]| {
         big[len..].iter().all(|&b| b == 0xA5),
         "emit wrote past buffer_len()"
     );
+
+    // Senders write a data header alone and place the payload themselves.
+    if let Packet::Data(d) = &packet {
+        let mut header = [0u8; HEADER_LEN];
+        d.emit_header(&mut header);
+        assert_eq!(
+            &header[..],
+            &buf[..HEADER_LEN],
+            "emit_header differs from emit"
+        );
+    }
 
     let reparsed = Packet::parse(&buf).unwrap_or_else(|e| {
         panic!("emitted bytes do not parse: {e}\npacket: {packet:?}\nemitted: {buf:02x?}")
