@@ -9,7 +9,7 @@ use std::hint::black_box;
 use std::net::SocketAddr;
 use std::time::{Duration as WallDuration, Instant as WallInstant};
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, Criterion, Throughput};
 use udt::time::Instant;
 use udt::{ConnectionHandle, Endpoint, EndpointConfig, Event, SocketOptions};
 
@@ -55,9 +55,8 @@ impl Pair {
             chunk: vec![7; 1 << 20],
             sink: vec![0; 1 << 20],
         };
-        let (mut a, mut b) = (WallDuration::ZERO, WallDuration::ZERO);
         for _ in 0..10 {
-            p.exchange(&mut a, &mut b);
+            p.exchange(&mut Split::default());
         }
         p.s = p.rx.accept().expect("accepted");
         while p
@@ -68,70 +67,90 @@ impl Pair {
         p
     }
 
-    /// Moves every due datagram across once, timing each side's calls.
-    fn exchange(&mut self, tx_time: &mut WallDuration, rx_time: &mut WallDuration) -> usize {
+    /// Moves every due datagram across once; returns the data packets moved.
+    fn exchange(&mut self, t: &mut Split) -> usize {
         let mut data = 0;
-        loop {
-            let t0 = WallInstant::now();
-            let Some(t) = self.tx.poll_transmit(self.now, &mut self.buf) else {
-                *tx_time += t0.elapsed();
-                break;
-            };
-            *tx_time += t0.elapsed();
+        while let Some(x) = t.tx(|| self.tx.poll_transmit(self.now, &mut self.buf)) {
             data += usize::from(self.buf[0] & 0x80 == 0);
-            let t0 = WallInstant::now();
-            self.rx
-                .handle_datagram(self.now, t.destination, &self.buf[..t.len]);
-            *rx_time += t0.elapsed();
+            t.rx(|| {
+                self.rx
+                    .handle_datagram(self.now, x.destination, &self.buf[..x.len])
+            });
         }
-        loop {
-            let t0 = WallInstant::now();
-            let Some(t) = self.rx.poll_transmit(self.now, &mut self.buf) else {
-                *rx_time += t0.elapsed();
-                break;
-            };
-            *rx_time += t0.elapsed();
-            let t0 = WallInstant::now();
-            self.tx
-                .handle_datagram(self.now, addr(2), &self.buf[..t.len]);
-            *tx_time += t0.elapsed();
+        while let Some(x) = t.rx(|| self.rx.poll_transmit(self.now, &mut self.buf)) {
+            t.tx(|| {
+                self.tx
+                    .handle_datagram(self.now, addr(2), &self.buf[..x.len])
+            });
         }
         data
     }
 
-    /// Sends `packets` data packets through, returning the time each side took.
-    fn run(&mut self, packets: u64) -> (WallDuration, WallDuration) {
-        let (mut tx_time, mut rx_time) = (WallDuration::ZERO, WallDuration::ZERO);
+    /// Sends `packets` data packets through.
+    fn run(&mut self, packets: u64, t: &mut Split) {
         let mut sent = 0u64;
         while sent < packets {
-            let t0 = WallInstant::now();
-            let _ = self.tx.send(self.now, self.c, &self.chunk);
-            tx_time += t0.elapsed();
-            sent += self.exchange(&mut tx_time, &mut rx_time) as u64;
-            let t0 = WallInstant::now();
-            while let Ok(n) = self.rx.recv(self.s, &mut self.sink) {
-                if n == 0 {
-                    break;
+            t.tx(|| self.tx.send(self.now, self.c, &self.chunk)).ok();
+            sent += self.exchange(t) as u64;
+            t.rx(|| {
+                while let Ok(n) = self.rx.recv(self.s, &mut self.sink) {
+                    if n == 0 {
+                        break;
+                    }
+                    black_box(&self.sink[..n]);
                 }
-                black_box(&self.sink[..n]);
-            }
-            rx_time += t0.elapsed();
+            });
             // Jump to the next timer (pacing, ACK) of either side.
             let next = [self.tx.poll_timeout(), self.rx.poll_timeout()]
                 .into_iter()
                 .flatten()
                 .min();
             self.now = next.unwrap_or(self.now).max(self.now);
-            let t0 = WallInstant::now();
-            self.tx.handle_timeout(self.now);
-            tx_time += t0.elapsed();
-            let t0 = WallInstant::now();
-            self.rx.handle_timeout(self.now);
-            rx_time += t0.elapsed();
-            while self.tx.poll_event().is_some() {}
-            while self.rx.poll_event().is_some() {}
+            t.tx(|| {
+                self.tx.handle_timeout(self.now);
+                while self.tx.poll_event().is_some() {}
+            });
+            t.rx(|| {
+                self.rx.handle_timeout(self.now);
+                while self.rx.poll_event().is_some() {}
+            });
         }
-        (tx_time, rx_time)
+    }
+}
+
+/// Wall time spent in each side's calls, or nothing when `on` is false (the clock
+/// reads cost more than some of the calls they time).
+#[derive(Default)]
+struct Split {
+    on: bool,
+    tx: WallDuration,
+    rx: WallDuration,
+}
+
+impl Split {
+    fn timed(on: bool) -> Self {
+        Split {
+            on,
+            ..Default::default()
+        }
+    }
+
+    fn measure<R>(on: bool, acc: &mut WallDuration, f: impl FnOnce() -> R) -> R {
+        if !on {
+            return f();
+        }
+        let t0 = WallInstant::now();
+        let r = f();
+        *acc += t0.elapsed();
+        r
+    }
+
+    fn tx<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        Self::measure(self.on, &mut self.tx, f)
+    }
+
+    fn rx<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        Self::measure(self.on, &mut self.rx, f)
     }
 }
 
@@ -140,21 +159,25 @@ fn per_packet(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
     g.bench_function("send_path", |b| {
         let mut p = Pair::connected();
-        b.iter_custom(|iters| p.run(iters).0);
+        b.iter_custom(|iters| {
+            let mut t = Split::timed(true);
+            p.run(iters, &mut t);
+            t.tx
+        });
     });
     g.bench_function("recv_path", |b| {
         let mut p = Pair::connected();
-        b.iter_custom(|iters| p.run(iters).1);
+        b.iter_custom(|iters| {
+            let mut t = Split::timed(true);
+            p.run(iters, &mut t);
+            t.rx
+        });
     });
     // Both sides together, timed as a whole: free of the per-call clock reads
     // that the split figures above include.
-    g.bench_function("both_paths_untimed_calls", |b| {
+    g.bench_function("both_paths", |b| {
         let mut p = Pair::connected();
-        b.iter_custom(|iters| {
-            let t0 = WallInstant::now();
-            p.run(iters);
-            t0.elapsed()
-        });
+        b.iter(|| p.run(1, &mut Split::default()));
     });
     g.bench_function("clock_read_overhead", |b| {
         b.iter(|| black_box(WallInstant::now()).elapsed())
@@ -163,4 +186,17 @@ fn per_packet(c: &mut Criterion) {
 }
 
 criterion_group!(benches, per_packet);
-criterion_main!(benches);
+
+/// `UDT_PROFILE_PACKETS=N` runs N packets through the pair once, without
+/// criterion, for instruction counting: `valgrind --tool=callgrind BENCH_BINARY`.
+fn main() {
+    if let Some(n) = std::env::var("UDT_PROFILE_PACKETS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        Pair::connected().run(n, &mut Split::default());
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

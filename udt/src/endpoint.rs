@@ -76,14 +76,14 @@ pub struct Endpoint {
     cookie_secret: [u8; 16],
     next_socket_id: u32,
     next_handle: u64,
-    connections: BTreeMap<ConnectionHandle, Connection>,
+    connections: Table,
     by_socket_id: BTreeMap<u32, ConnectionHandle>,
     listener: Option<Listener>,
     /// Replies sent without a connection (cookie replies, rejections).
     stateless: VecDeque<(SocketAddr, [u8; HEADER_LEN + HANDSHAKE_LEN])>,
     events: VecDeque<(ConnectionHandle, Event)>,
-    /// Where the transmit round-robin resumes.
-    cursor: Option<ConnectionHandle>,
+    /// Where the transmit round-robin resumes (an index into the table).
+    cursor: usize,
     stats: EndpointStats,
     /// Tests pin the next ISN to exercise the sequence-number wrap.
     #[cfg(test)]
@@ -106,12 +106,12 @@ impl Endpoint {
             cookie_secret,
             next_socket_id,
             next_handle: 1,
-            connections: BTreeMap::new(),
+            connections: Table::default(),
             by_socket_id: BTreeMap::new(),
             listener: None,
             stateless: VecDeque::new(),
             events: VecDeque::new(),
-            cursor: None,
+            cursor: 0,
             stats: EndpointStats::default(),
             #[cfg(test)]
             next_isn: None,
@@ -186,7 +186,7 @@ impl Endpoint {
     pub fn stop_listening(&mut self, now: Instant) {
         if let Some(l) = self.listener.take() {
             for h in l.queue {
-                if let Some(c) = self.connections.get_mut(&h) {
+                if let Some(c) = self.connections.get_mut(h) {
                     c.close(now);
                 }
             }
@@ -254,7 +254,7 @@ impl Endpoint {
                 self.connections
                     .iter()
                     .find(|(_, c)| c.state == SocketState::Connecting && c.peer_addr == from)
-                    .map(|(&h, _)| h)
+                    .map(|(h, _)| h)
             }
             d if d > i32::MAX as u32 => None, // negative ids are never valid
             d => self.by_socket_id.get(&d).copied(),
@@ -265,7 +265,7 @@ impl Endpoint {
         };
         let conn = self
             .connections
-            .get_mut(&h)
+            .get_mut(h)
             .expect("ids map to live connections");
         if conn.peer_addr != from {
             self.stats.unroutable += 1;
@@ -316,7 +316,7 @@ impl Endpoint {
         }
         let key = (from, hs.socket_id, hs.isn);
         if let Some(&h) = listener.accepted.get(&key) {
-            match self.connections.get(&h) {
+            match self.connections.get(h) {
                 Some(c) if c.is_open() => {
                     let reply = c.duplicate_response(hs);
                     self.reply_stateless(from, hs.socket_id, reply);
@@ -384,7 +384,8 @@ impl Endpoint {
 
     /// Time passed: run due timers.
     pub fn handle_timeout(&mut self, now: Instant) {
-        for (&h, conn) in self.connections.iter_mut() {
+        for (h, conn) in self.connections.slots_mut() {
+            let h = *h;
             if conn.next_timeout().is_some_and(|t| t <= now) {
                 conn.handle_timeout(now);
                 Self::collect_events(&mut self.events, h, conn);
@@ -394,14 +395,17 @@ impl Endpoint {
     }
 
     fn reclaim(&mut self, now: Instant) {
+        if !self.connections.iter().any(|(_, c)| c.reclaimable(now)) {
+            return;
+        }
         let dead: Vec<ConnectionHandle> = self
             .connections
             .iter()
             .filter(|(_, c)| c.reclaimable(now))
-            .map(|(&h, _)| h)
+            .map(|(h, _)| h)
             .collect();
         for h in dead {
-            if let Some(c) = self.connections.remove(&h) {
+            if let Some(c) = self.connections.remove(h) {
                 self.by_socket_id.remove(&c.id);
                 if let Some(l) = self.listener.as_mut() {
                     l.accepted.retain(|_, v| *v != h);
@@ -415,8 +419,8 @@ impl Endpoint {
     /// When [`handle_timeout`](Self::handle_timeout) must run next.
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.connections
-            .values()
-            .filter_map(|c| c.next_timeout())
+            .iter()
+            .filter_map(|(_, c)| c.next_timeout())
             .min()
     }
 
@@ -431,19 +435,20 @@ impl Endpoint {
             });
         }
         // Round-robin, starting after the connection that sent last.
-        let start = self
-            .cursor
-            .map_or(ConnectionHandle(0), |h| ConnectionHandle(h.0 + 1));
-        let mut poll = |(&h, c): (&ConnectionHandle, &mut Connection)| {
-            c.poll_transmit(now, buf).map(|len| (h, c.peer_addr, len))
-        };
-        let (h, destination, len) = self
-            .connections
-            .range_mut(start..)
-            .find_map(&mut poll)
-            .or_else(|| self.connections.range_mut(..start).find_map(&mut poll))?;
-        self.cursor = Some(h);
-        Some(Transmit { destination, len })
+        let slots = self.connections.slots_mut();
+        let n = slots.len();
+        for k in 0..n {
+            let i = (self.cursor + k) % n;
+            let (_, conn) = &mut slots[i];
+            if let Some(len) = conn.poll_transmit(now, buf) {
+                self.cursor = i + 1;
+                return Some(Transmit {
+                    destination: conn.peer_addr,
+                    len,
+                });
+            }
+        }
+        None
     }
 
     /// The next application event.
@@ -452,7 +457,7 @@ impl Endpoint {
     }
 
     fn conn(&mut self, h: ConnectionHandle) -> Result<&mut Connection, Error> {
-        self.connections.get_mut(&h).ok_or(Error::NoConnection)
+        self.connections.get_mut(h).ok_or(Error::NoConnection)
     }
 
     /// Stream send; may take fewer bytes than offered (wait for `Writable`).
@@ -484,7 +489,7 @@ impl Endpoint {
 
     /// Closes a connection (lingering until its data is acknowledged).
     pub fn close(&mut self, now: Instant, h: ConnectionHandle) {
-        if let Some(c) = self.connections.get_mut(&h) {
+        if let Some(c) = self.connections.get_mut(h) {
             c.close(now);
             Self::collect_events(&mut self.events, h, c);
         }
@@ -493,25 +498,29 @@ impl Endpoint {
     /// The connection's state; `NonExist` once it is gone.
     pub fn state(&self, h: ConnectionHandle) -> SocketState {
         self.connections
-            .get(&h)
+            .get(h)
             .map_or(SocketState::NonExist, |c| c.state)
     }
 
     /// Statistics of a connection.
     pub fn stats(&self, h: ConnectionHandle) -> Option<Stats> {
-        self.connections.get(&h).map(|c| c.stats())
+        self.connections.get(h).map(|c| c.stats())
     }
 
     /// The peer's address.
     pub fn peer_addr(&self, h: ConnectionHandle) -> Option<SocketAddr> {
-        self.connections.get(&h).map(|c| c.peer_addr)
+        self.connections.get(h).map(|c| c.peer_addr)
     }
 
     /// The local and peer UDT socket ids of a connection.
     pub fn socket_ids(&self, h: ConnectionHandle) -> Option<(u32, u32)> {
-        self.connections.get(&h).map(|c| (c.id, c.peer_id))
+        self.connections.get(h).map(|c| (c.id, c.peer_id))
     }
 }
+
+mod table;
+
+use table::Table;
 
 #[cfg(test)]
 mod tests;
