@@ -16,6 +16,16 @@ struct Slot {
     dropped: bool,
 }
 
+/// The message at the head of the buffer.
+enum Head {
+    /// Whole, ending at this sequence number.
+    Complete(u64),
+    /// Not yet whole; its missing packets can still arrive.
+    Pending,
+    /// Can never be delivered.
+    Unusable,
+}
+
 #[derive(Debug)]
 pub(crate) struct RecvBuffer {
     slots: Vec<Option<Slot>>,
@@ -120,14 +130,14 @@ impl RecvBuffer {
         n
     }
 
-    /// Message read: the next whole message before `ack`. Packets of dropped or
-    /// incomplete messages are discarded on the way.
+    /// Message read: the next whole message before `ack`. Packets of messages
+    /// that can no longer complete (dropped, or with a hole below the ACK point,
+    /// which only a drop request leaves) are discarded on the way.
     pub(crate) fn read_message(&mut self, ack: u64) -> Option<Vec<u8>> {
         while self.base < ack {
             let first = self.base;
-            let complete_end = self.message_end(first, ack);
-            match complete_end {
-                Some(end) => {
+            match self.message_at(first, ack) {
+                Head::Complete(end) => {
                     let mut msg = Vec::new();
                     for seq in first..=end {
                         if let Some(s) = &self.slots[self.index(seq)] {
@@ -138,15 +148,8 @@ impl RecvBuffer {
                     self.base = end + 1;
                     return Some(msg);
                 }
-                None => {
-                    // Not readable as a message start: discard if it can never
-                    // become one (dropped, missing, or a middle packet).
-                    let i = self.index(first);
-                    let usable =
-                        matches!(&self.slots[i], Some(s) if s.boundary.is_first() && !s.dropped);
-                    if usable {
-                        return None; // a message still arriving past the ACK point
-                    }
+                Head::Pending => return None,
+                Head::Unusable => {
                     self.take(first);
                     self.base += 1;
                 }
@@ -155,24 +158,26 @@ impl RecvBuffer {
         None
     }
 
-    /// If a complete, undropped message starts at `first` and ends before `ack`,
-    /// its last sequence number.
-    fn message_end(&self, first: u64, ack: u64) -> Option<u64> {
-        let head = self.slots[self.index(first)].as_ref()?;
+    /// What the packets from `first` on make of a message.
+    fn message_at(&self, first: u64, ack: u64) -> Head {
+        let Some(head) = self.slots[self.index(first)].as_ref() else {
+            return Head::Unusable;
+        };
         if !head.boundary.is_first() || head.dropped {
-            return None;
+            return Head::Unusable;
         }
         let mut seq = first;
         loop {
             if seq >= ack {
-                return None;
+                return Head::Pending; // the rest is still arriving
             }
-            let s = self.slots[self.index(seq)].as_ref()?;
-            if s.dropped || s.msg != head.msg {
-                return None;
-            }
-            if s.boundary.is_last() {
-                return Some(seq);
+            match self.slots[self.index(seq)].as_ref() {
+                Some(s) if !s.dropped && s.msg == head.msg => {
+                    if s.boundary.is_last() {
+                        return Head::Complete(seq);
+                    }
+                }
+                _ => return Head::Unusable,
             }
             seq += 1;
         }

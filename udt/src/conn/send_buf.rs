@@ -127,19 +127,21 @@ impl SendBuffer {
         Some(len)
     }
 
-    /// Packets from `seq` to the end of its message, inclusive.
-    pub(crate) fn rest_of_message(&self, seq: u64) -> u64 {
-        let Some(i) = seq.checked_sub(self.base) else {
-            return 1;
+    /// The first and last sequence numbers of the message `seq` belongs to, as
+    /// far as it is still buffered.
+    pub(crate) fn message_span(&self, seq: u64) -> (u64, u64) {
+        let Some(i) = seq.checked_sub(self.base).map(|i| i as usize) else {
+            return (seq, seq);
         };
-        let mut n = 0;
-        for b in self.blocks.iter().skip(i as usize) {
-            n += 1;
-            if b.boundary.is_last() {
-                break;
-            }
+        let mut first = i;
+        while first > 0 && !self.blocks[first].boundary.is_first() {
+            first -= 1;
         }
-        n.max(1)
+        let mut last = i;
+        while last + 1 < self.blocks.len() && !self.blocks[last].boundary.is_last() {
+            last += 1;
+        }
+        (self.base + first as u64, self.base + last as u64)
     }
 
     /// Drops every packet before `seq` (acknowledged).
@@ -171,7 +173,8 @@ mod tests {
         assert_eq!(b.block(100).unwrap().boundary, Boundary::First);
         assert_eq!(b.block(102).unwrap().boundary, Boundary::Last);
         assert_eq!(b.block(103).unwrap().boundary, Boundary::Solo);
-        assert_eq!(b.rest_of_message(101), 2);
+        assert_eq!(b.message_span(101), (100, 102));
+        assert_eq!(b.message_span(103), (103, 103));
         let mut out = [0u8; 16];
         assert_eq!(b.copy_payload(102, &mut out), Some(5));
         assert_eq!(&out[..5], &[20, 21, 22, 23, 24]);

@@ -61,18 +61,18 @@ impl Connection {
             let block = *self.snd.block(seq).expect("between base and snd_next");
             if block.expired(now) {
                 // The message's TTL ran out: tell the receiver instead of resending.
-                // UDT4 names one packet past the message as `last` (§2.6); this
-                // names the message's own last packet, which UDT4 receivers take
-                // the same way.
-                let last = seq + self.snd.rest_of_message(seq) - 1;
-                self.snd_loss.remove_range(seq, last);
+                // UDT4 names this packet and one past the message's end (§2.6);
+                // naming the whole message lets the receiver discard the parts it
+                // already holds too, and UDT4 receivers take the range the same way.
+                let (first, last) = self.snd.message_span(seq);
+                self.snd_loss.remove_range(first, last);
                 // Packets of the message that never went out never will.
                 self.snd_next = self.snd_next.max(last + 1);
                 self.stats.msg_dropped_total += 1;
                 let len = self.emit_control(
                     Outgoing::Drop(DropRequest {
                         msg: block.msg,
-                        first: wire_seq(seq),
+                        first: wire_seq(first),
                         last: wire_seq(last),
                     }),
                     buf,
