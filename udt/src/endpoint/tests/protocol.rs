@@ -242,3 +242,39 @@ fn closed_connections_are_reclaimed_and_ids_count_down() {
     assert_eq!(p.endpoints[0].state(c), SocketState::NonExist);
     assert!(p.saw(0, |e| *e == Event::Closed).is_some());
 }
+
+#[test]
+fn a_long_connection_crosses_the_timestamp_and_sequence_wraps() {
+    let mut p = Pipe::new(2, 14);
+    p.endpoints[0].next_isn = Some(SeqNumber::new(SeqNumber::MAX - 2000));
+    p.loss = 0.01;
+    let (c, s) = p.connected_pair(SocketOptions::default());
+    let start = p.now;
+    let data = pattern(100_000, 15);
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 65536];
+    // 100 kB a minute for 75 minutes: past 2^32 µs (71.6 min) of data timestamps.
+    for minute in 0..75u64 {
+        let now = p.now;
+        assert_eq!(
+            p.endpoints[0].send(now, c, &data),
+            Ok(data.len()),
+            "minute {minute}"
+        );
+        let until = start + Duration::from_secs(60 * (minute + 1));
+        p.run_until(until.saturating_since(p.now), |p| {
+            while let Ok(n @ 1..) = p.endpoints[1].recv(s, &mut buf) {
+                got.extend_from_slice(&buf[..n]);
+            }
+            false
+        });
+        assert_eq!(
+            got.len(),
+            data.len() * (minute as usize + 1),
+            "minute {minute}"
+        );
+    }
+    assert!(got.chunks(data.len()).all(|chunk| chunk == data));
+    assert!(p.now.saturating_since(start).as_micros() > u64::from(u32::MAX));
+    assert_eq!(p.endpoints[0].state(c), SocketState::Connected);
+}
