@@ -29,6 +29,8 @@ struct Pipe {
     /// Endpoints whose traffic vanishes (a dead peer).
     cut: Vec<bool>,
     events: Vec<(usize, ConnectionHandle, Event)>,
+    /// When set, every datagram sent: (sender, time, bytes).
+    trace: Option<Vec<(usize, Instant, Vec<u8>)>>,
 }
 
 fn addr(i: usize) -> SocketAddr {
@@ -60,6 +62,7 @@ impl Pipe {
             duplicate: 0.0,
             cut: vec![false; n],
             events: Vec::new(),
+            trace: None,
         }
     }
 
@@ -67,6 +70,9 @@ impl Pipe {
         let mut buf = [0u8; 1500];
         for i in 0..self.endpoints.len() {
             while let Some(t) = self.endpoints[i].poll_transmit(self.now, &mut buf) {
+                if let Some(trace) = &mut self.trace {
+                    trace.push((i, self.now, buf[..t.len].to_vec()));
+                }
                 let copies = if self.rng.random_bool(self.duplicate) {
                     2
                 } else {

@@ -278,3 +278,58 @@ fn a_long_connection_crosses_the_timestamp_and_sequence_wraps() {
     assert!(p.now.saturating_since(start).as_micros() > u64::from(u32::MAX));
     assert_eq!(p.endpoints[0].state(c), SocketState::Connected);
 }
+
+/// When endpoint `from` sent handshakes while nothing it sent arrived.
+fn unanswered_requests(p: &mut Pipe, from: usize, limit: Duration) -> Vec<Instant> {
+    p.cut[from] = true;
+    p.trace = Some(Vec::new());
+    p.run_until(limit, |_| false);
+    let is_handshake = |bytes: &[u8]| {
+        matches!(
+            crate::packet::Packet::parse(bytes),
+            Ok(crate::packet::Packet::Control(
+                crate::packet::ControlPacket {
+                    control: crate::packet::Control::Handshake(_),
+                    ..
+                }
+            ))
+        )
+    };
+    let trace = p.trace.take().unwrap_or_default();
+    trace
+        .into_iter()
+        .filter(|(i, _, bytes)| *i == from && is_handshake(bytes))
+        .map(|(_, at, _)| at)
+        .collect()
+}
+
+#[test]
+fn connection_requests_repeat_every_250_ms_until_the_deadline() {
+    let mut p = Pipe::new(2, 16);
+    let now = p.now;
+    p.endpoints[0]
+        .connect(now, addr(1), SocketOptions::default())
+        .unwrap();
+    let sent = unanswered_requests(&mut p, 0, Duration::from_secs(5));
+    // At 0, 250, 500, … 2750 ms; the deadline at 3 s ends it.
+    let expected: Vec<Instant> = (0..12).map(|i| Instant::from_micros(i * 250_000)).collect();
+    assert_eq!(sent, expected);
+    assert!(p
+        .saw(0, |e| *e == Event::ConnectFailed(Error::NoServer))
+        .is_some());
+}
+
+#[test]
+fn rendezvous_gives_up_after_thirty_seconds() {
+    let mut p = Pipe::new(2, 17);
+    let now = p.now;
+    p.endpoints[0]
+        .rendezvous(now, addr(1), SocketOptions::default())
+        .unwrap();
+    let sent = unanswered_requests(&mut p, 0, Duration::from_secs(40));
+    assert_eq!(sent.len(), 120, "one request every 250 ms for 30 s");
+    assert_eq!(sent.last(), Some(&Instant::from_micros(29_750_000)));
+    assert!(p
+        .saw(0, |e| *e == Event::ConnectFailed(Error::NoServer))
+        .is_some());
+}
