@@ -6,8 +6,8 @@
 use std::net::SocketAddr;
 
 use libfuzzer_sys::fuzz_target;
-use udt::time::{Duration, Instant};
 use udt::packet::SocketType;
+use udt::time::{Duration, Instant};
 use udt::{Endpoint, EndpointConfig, SocketOptions};
 
 fn addr(i: u8) -> SocketAddr {
@@ -15,18 +15,30 @@ fn addr(i: u8) -> SocketAddr {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let ep = |i: u8| Endpoint::new(EndpointConfig { local_addr: addr(i), seed: u64::from(i) }, Instant::ZERO);
+    let ep = |i: u8| {
+        Endpoint::new(
+            EndpointConfig {
+                local_addr: addr(i),
+                seed: u64::from(i),
+            },
+            Instant::ZERO,
+        )
+    };
     let (mut a, mut b) = (ep(1), ep(2));
     let dgram = data.first().is_some_and(|x| x & 1 == 1);
     let opts = SocketOptions {
-        socket_type: if dgram { SocketType::Dgram } else { SocketType::Stream },
+        socket_type: if dgram {
+            SocketType::Dgram
+        } else {
+            SocketType::Stream
+        },
         ..Default::default()
     };
     let mut now = Instant::ZERO;
     b.listen(now, opts.clone(), 4).unwrap();
     let c = a.connect(now, addr(2), opts).unwrap();
     let mut buf = vec![0u8; 1500];
-    let mut deliver = |now: Instant, a: &mut Endpoint, b: &mut Endpoint, buf: &mut Vec<u8>| {
+    let deliver = |now: Instant, a: &mut Endpoint, b: &mut Endpoint, buf: &mut Vec<u8>| {
         for _ in 0..64 {
             let mut moved = false;
             while let Some(t) = a.poll_transmit(now, buf) {
@@ -79,7 +91,11 @@ fuzz_target!(|data: &[u8]| {
     }
     // Let timers run out for a while: nothing may panic or spin.
     for _ in 0..100 {
-        let Some(t) = [a.poll_timeout(), b.poll_timeout()].into_iter().flatten().min() else {
+        let Some(t) = [a.poll_timeout(), b.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+        else {
             break;
         };
         now = now.max(t);
