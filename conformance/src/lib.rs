@@ -6,7 +6,7 @@
 //!
 //! * [`check`]: rebuild the UDT connections of a capture and run named protocol
 //!   checks on each (handshake grammar, sequence numbers, ACK/ACK2/NAK, shutdown).
-//! * `replay`: feed one side of a recorded connection into the project's
+//! * [`replay`]: feed one side of a recorded connection into the project's
 //!   `udt::Endpoint` and compare what it sends with what the recorded peer sent.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -14,3 +14,4 @@
 pub mod capture;
 pub mod check;
 pub mod decode;
+pub mod replay;

@@ -19,6 +19,7 @@ use clap::{Parser, Subcommand};
 use conformance::capture;
 use conformance::check;
 use conformance::decode;
+use conformance::replay;
 
 /// UDT4 conformance tools: decode captures, check them against the protocol, replay them.
 #[derive(Parser)]
@@ -55,6 +56,32 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Feed one side of a recorded client/server connection into the project's
+    /// endpoint and compare what it sends with what the recorded side sent.
+    Replay {
+        /// The capture file.
+        file: PathBuf,
+        /// The side our endpoint plays.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Only the connection on this UDP port.
+        #[arg(long)]
+        port: Option<u16>,
+        /// Seed of our endpoint (socket ids, ISN, cookie secret).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Unchanged packets shown around each difference.
+        #[arg(long, default_value_t = 3)]
+        context: usize,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum RoleArg {
+    /// Our endpoint listens; the recorded client is fed in.
+    Server,
+    /// Our endpoint connects; the recorded server is fed in.
+    Client,
 }
 
 fn main() -> ExitCode {
@@ -68,7 +95,60 @@ fn main() -> ExitCode {
             junit,
             json,
         } => run_check(&file, port, strict, junit.as_deref(), json),
+        Command::Replay {
+            file,
+            role,
+            port,
+            seed,
+            context,
+        } => {
+            let role = match role {
+                RoleArg::Server => replay::Role::Server,
+                RoleArg::Client => replay::Role::Client,
+            };
+            run_replay(&file, replay::ReplayOptions { role, port, seed }, context)
+        }
     }
+}
+
+fn run_replay(file: &Path, opts: replay::ReplayOptions, context: usize) -> ExitCode {
+    let capture = match load(file) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let report = match replay::replay_capture(&capture, &opts) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {}: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let role = match opts.role {
+        replay::Role::Server => "server",
+        replay::Role::Client => "client",
+    };
+    let mut text = String::new();
+    for n in &report.notes {
+        text.push_str(&format!("note: {n}\n"));
+    }
+    if report.matches() {
+        text.push_str(&format!(
+            "replay as {role}: our endpoint sent the same {} packets as the recorded {role} (cookie, socket ids, timestamps, ISN and ACK estimates masked)\n",
+            report.ours.len()
+        ));
+    } else {
+        text.push_str(&format!(
+            "replay as {role}: {} differences (- recorded {role}, {} packets; + our endpoint, {} packets)\n",
+            report.differences(),
+            report.recorded.len(),
+            report.ours.len()
+        ));
+        text.push_str(&report.diff_text(context));
+    }
+    let mut out = io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+    ExitCode::from(u8::from(!report.matches()))
 }
 
 /// Reads a capture, printing the error (exit code 2) when it cannot.
