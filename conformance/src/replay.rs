@@ -518,8 +518,20 @@ pub fn replay_capture(
         .ok_or_else(|| ReplayError::NoConnection(String::new()))?;
     let rec_isn = SeqNumber::new(request.isn);
     let rec_ids = conn.ids;
+    // The socket type: the recorded client's own, or the listener's as its accepting
+    // response echoes it (UDT4 defaults, stream, when the capture does not say).
+    let accepted_type = conn.pkts.iter().find_map(|p| match &p.kind {
+        Kind::Handshake { hs, .. } if p.side == server && hs.req_type == ReqType::Response => {
+            Some(hs.socket_type)
+        }
+        _ => None,
+    });
+    let socket_type = match opts.role {
+        Role::Client => request.socket_type,
+        Role::Server => accepted_type.unwrap_or(SocketType::Stream),
+    };
     let mut options = SocketOptions::default();
-    if request.socket_type == SocketType::Dgram {
+    if socket_type == SocketType::Dgram {
         options.socket_type = SocketType::Dgram;
     }
 
@@ -596,7 +608,7 @@ pub fn replay_capture(
         }
         sent.extend(send_queued(&mut d, handle, &mut queue));
         if let (Some(t), Some(h), false) = (close_ns, handle, closed) {
-            if t <= p.time_ns && queue.is_empty() {
+            if t < p.time_ns && queue.is_empty() {
                 let at = d.instant(t);
                 sent.extend(d.advance(at));
                 d.ep.close(d.now, h);
