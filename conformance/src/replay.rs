@@ -609,7 +609,7 @@ pub fn replay_capture(
         sent.extend(send_queued(&mut d, handle, &mut queue));
         if let (Some(t), Some(h), false) = (close_ns, handle, closed) {
             if t < p.time_ns && queue.is_empty() {
-                let at = d.instant(t);
+                let at = d.instant(t + 999);
                 sent.extend(d.advance(at));
                 d.ep.close(d.now, h);
                 sent.extend(d.drain());
@@ -659,7 +659,7 @@ pub fn replay_capture(
     }
     sent.extend(send_queued(&mut d, handle, &mut queue));
     if let (Some(t), Some(h), false) = (close_ns, handle, closed) {
-        let at = d.instant(t);
+        let at = d.instant(t + 999);
         sent.extend(d.advance(at));
         d.ep.close(d.now, h);
         sent.extend(d.drain());

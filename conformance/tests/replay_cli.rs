@@ -74,27 +74,44 @@ fn client_replay_of_the_idle_reference_differs_by_one_keepalive() {
 }
 
 #[test]
-fn simulator_client_replays_exactly() {
-    // The simulator's client is our own core: fed the server's packets with the
-    // recorded timing, a fresh endpoint sends exactly what it sent.
+fn simulator_sides_replay_exactly() {
+    // The simulator's endpoints are our own core: fed the other side's packets with
+    // the recorded timing, a fresh endpoint sends exactly what the recorded one sent
+    // (from the client's capture as client, from the server's as server).
     let dir = scratch_dir("replay_sim");
     let pcaps = run_scenario("cs_handshake", 3_000_000_000, None, &dir);
-    let client = pcaps
-        .iter()
-        .find(|p| p.ends_with("client.pcap"))
-        .expect("client capture");
-    let capture = read_file(client).expect("capture");
-    let r = replay_capture(
-        &capture,
-        &ReplayOptions {
-            role: Role::Client,
-            port: Some(9000),
-            seed: 3,
-        },
-    )
-    .expect("replayable");
-    assert!(r.ours.len() > 500, "{}", r.ours.len());
-    assert!(r.matches(), "{}", r.diff_text(3));
+    for (file, role) in [("client.pcap", Role::Client), ("server.pcap", Role::Server)] {
+        let path = pcaps.iter().find(|p| p.ends_with(file)).expect("capture");
+        let capture = read_file(path).expect("capture");
+        let r = replay_capture(
+            &capture,
+            &ReplayOptions {
+                role,
+                port: Some(9000),
+                seed: 3,
+            },
+        )
+        .expect("replayable");
+        assert!(r.ours.len() > 30, "{file}: {}", r.ours.len());
+        assert!(r.matches(), "{file}:\n{}", r.diff_text(3));
+    }
+}
+
+/// A known deviation of the core, found by replay: UDT4 sends its first full ACK with
+/// the rate fields (24-byte body, §2.2: "this includes the first ACK of a
+/// connection"), while our endpoint sends a 16-byte one when it comes within 10 ms of
+/// the connection's start. When the core is fixed, this diff disappears: update the
+/// expectation.
+#[test]
+fn known_deviation_first_full_ack_size() {
+    let r = replay("sendfile_recvfile", Role::Client);
+    let diff = changed(&r);
+    assert!(
+        diff.contains(&"- ack #1 seq=ISN+1 24-byte dest=<peer>".to_string())
+            && diff.contains(&"+ ack #1 seq=ISN+1 16-byte dest=<peer>".to_string()),
+        "{}",
+        r.diff_text(2)
+    );
 }
 
 fn conformance(args: &[&str]) -> (i32, String, String) {
