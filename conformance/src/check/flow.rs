@@ -753,3 +753,48 @@ fn follows(a: &Word1, b: &Word1) -> Option<String> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn range_set_merges_and_splits() {
+        let mut r = RangeSet::default();
+        r.insert(5, 7);
+        r.insert(8, 9);
+        r.insert(1, 2);
+        assert_eq!(r.0, vec![(1, 2), (5, 9)]);
+        assert!(r.remove(7));
+        assert_eq!(r.0, vec![(1, 2), (5, 6), (8, 9)]);
+        assert!(!r.remove(7));
+        assert!(r.remove(1) && r.remove(2));
+        assert_eq!(r.0, vec![(5, 6), (8, 9)]);
+        r.insert(3, 1); // empty
+        assert_eq!(r.0.len(), 2);
+    }
+
+    fn w(boundary: Boundary, msg: u32) -> Word1 {
+        Word1 {
+            boundary,
+            in_order: false,
+            msg: MsgNumber::new(msg),
+            frame: 1,
+        }
+    }
+
+    #[test]
+    fn message_boundaries() {
+        use Boundary::*;
+        assert_eq!(follows(&w(First, 1), &w(Middle, 1)), None);
+        assert_eq!(follows(&w(Middle, 1), &w(Last, 1)), None);
+        assert_eq!(follows(&w(Last, 1), &w(Solo, 2)), None);
+        assert_eq!(follows(&w(Solo, 2), &w(First, 3)), None);
+        assert!(follows(&w(Last, 1), &w(Middle, 2)).is_some());
+        assert!(follows(&w(Last, 1), &w(First, 3)).is_some());
+        assert!(follows(&w(First, 1), &w(First, 2)).is_some());
+        assert!(follows(&w(Middle, 1), &w(Last, 2)).is_some());
+        // UDT4 restarts at 1 after 0x1FFFFFFE (§4.3).
+        assert_eq!(follows(&w(Solo, 0x1FFF_FFFE), &w(Solo, 1)), None);
+    }
+}
