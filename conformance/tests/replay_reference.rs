@@ -10,10 +10,11 @@ use std::net::SocketAddr;
 
 use common::reference_file;
 use conformance::capture::{read_file, Capture, Datagram};
+use conformance::replay::{handshake, handshake_bytes, with_dest, Driver, Sent};
 use udt::packet::{Control, ControlPacket, Handshake, Packet, PeerIp, ReqType, SocketType};
 use udt::seq::SeqNumber;
 use udt::time::{Duration, Instant};
-use udt::{ConnectionHandle, Endpoint, EndpointConfig, Error, Event, SocketOptions, SocketState};
+use udt::{ConnectionHandle, Error, Event, SocketOptions, SocketState};
 
 /// The client/server captures: a UDT4 client connecting to a UDT4 listener.
 const CLIENT_SERVER: [&str; 5] = [
@@ -35,40 +36,8 @@ fn load(name: &str) -> Capture {
 // Packet helpers
 // ---------------------------------------------------------------------------
 
-/// The destination id and body of a handshake datagram, if it is one.
-fn handshake(bytes: &[u8]) -> Option<(u32, Handshake)> {
-    match Packet::parse(bytes).ok()? {
-        Packet::Control(ControlPacket {
-            dest,
-            control: Control::Handshake(hs),
-            ..
-        }) => Some((dest, hs)),
-        _ => None,
-    }
-}
-
 fn expect_handshake(bytes: &[u8], what: &str) -> (u32, Handshake) {
     handshake(bytes).unwrap_or_else(|| panic!("{what}: not a handshake: {bytes:02x?}"))
-}
-
-/// A handshake datagram as UDT4 sends it (timestamp 0).
-fn handshake_bytes(dest: u32, hs: Handshake) -> Vec<u8> {
-    let packet = Packet::Control(ControlPacket {
-        timestamp: 0,
-        dest,
-        control: Control::Handshake(hs),
-    });
-    let mut buf = vec![0u8; packet.buffer_len()];
-    packet.emit(&mut buf).expect("sized by buffer_len");
-    buf
-}
-
-/// The same datagram with the header's destination socket id replaced (works for
-/// data and control packets alike: it is word 3 of the header).
-fn with_dest(bytes: &[u8], dest: u32) -> Vec<u8> {
-    let mut out = bytes.to_vec();
-    out[12..16].copy_from_slice(&dest.to_be_bytes());
-    out
 }
 
 /// The destination id and contents of a control packet, if it is one.
@@ -109,94 +78,9 @@ fn assert_valid_socket_id(id: u32, what: &str) {
     );
 }
 
-// ---------------------------------------------------------------------------
-// The replay driver
-// ---------------------------------------------------------------------------
-
-/// One of our endpoints, driven by the clock of a capture: capture time `origin_ns`
-/// is our `Instant::ZERO`.
-struct Replay {
-    ep: Endpoint,
-    origin_ns: u64,
-    now: Instant,
-    events: Vec<(ConnectionHandle, Event)>,
-}
-
-/// A datagram our endpoint sent.
-#[derive(Debug)]
-struct Sent {
-    at: Instant,
-    to: SocketAddr,
-    bytes: Vec<u8>,
-}
-
-impl Replay {
-    fn new(local_addr: SocketAddr, origin_ns: u64, seed: u64) -> Self {
-        let config = EndpointConfig { local_addr, seed };
-        Replay {
-            ep: Endpoint::new(config, Instant::ZERO),
-            origin_ns,
-            now: Instant::ZERO,
-            events: Vec::new(),
-        }
-    }
-
-    fn instant(&self, time_ns: u64) -> Instant {
-        Instant::from_micros(time_ns.saturating_sub(self.origin_ns) / 1000)
-    }
-
-    /// Moves the clock forward to `to`, running every timer due on the way, and
-    /// returns what was sent meanwhile.
-    fn advance(&mut self, to: Instant) -> Vec<Sent> {
-        let mut sent = Vec::new();
-        while let Some(t) = self.ep.poll_timeout() {
-            if t > to {
-                break;
-            }
-            self.now = self.now.max(t);
-            self.ep.handle_timeout(self.now);
-            sent.extend(self.drain());
-        }
-        self.now = self.now.max(to);
-        sent.extend(self.drain());
-        sent
-    }
-
-    /// Delivers one datagram at capture time `time_ns` (timers first); returns what
-    /// the endpoint sent from the previous input up to and including its answer.
-    fn feed_at(&mut self, time_ns: u64, from: SocketAddr, bytes: &[u8]) -> Vec<Sent> {
-        let mut sent = self.advance(self.instant(time_ns));
-        self.ep.handle_datagram(self.now, from, bytes);
-        sent.extend(self.drain());
-        sent
-    }
-
-    /// Delivers a captured datagram with its payload replaced by `bytes`.
-    fn feed(&mut self, d: &Datagram, bytes: &[u8]) -> Vec<Sent> {
-        self.feed_at(d.time_ns, d.src, bytes)
-    }
-
-    /// Drains transmits and events, as the driving rule says.
-    fn drain(&mut self) -> Vec<Sent> {
-        let mut sent = Vec::new();
-        let mut buf = vec![0u8; 65_536];
-        while let Some(t) = self.ep.poll_transmit(self.now, &mut buf) {
-            sent.push(Sent {
-                at: self.now,
-                to: t.destination,
-                bytes: buf[..t.len].to_vec(),
-            });
-        }
-        while let Some(e) = self.ep.poll_event() {
-            self.events.push(e);
-        }
-        sent
-    }
-
-    fn take_events(&mut self) -> Vec<(ConnectionHandle, Event)> {
-        std::mem::take(&mut self.events)
-    }
-}
+// The replay driver is the library's: `conformance::replay::Driver`, the same loop
+// the `conformance replay` command runs.
+type Replay = Driver;
 
 /// The only handshake among `sent`, which must go to `to`.
 fn only_handshake(sent: &[Sent], to: SocketAddr, what: &str) -> (u32, Handshake) {

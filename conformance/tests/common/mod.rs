@@ -35,3 +35,5 @@ pub fn scratch_dir(test: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("scratch dir under the target dir");
     dir
 }
+
+pub mod sim;
