@@ -103,12 +103,13 @@ fn simulator_sides_replay_exactly() {
 /// the connection's start. When the core is fixed, this diff disappears: update the
 /// expectation.
 #[test]
-fn known_deviation_first_full_ack_size() {
+fn first_full_ack_is_24_bytes_like_udt4() {
+    // Once a deviation (the core sent 16 bytes within 10 ms of connecting); the
+    // first full ACK now matches the recording, and only later ACK timing differs.
     let r = replay("sendfile_recvfile", Role::Client);
     let diff = changed(&r);
     assert!(
-        diff.contains(&"- ack #1 seq=ISN+1 24-byte dest=<peer>".to_string())
-            && diff.contains(&"+ ack #1 seq=ISN+1 16-byte dest=<peer>".to_string()),
+        !diff.iter().any(|l| l.contains("ack #1 ")),
         "{}",
         r.diff_text(2)
     );
@@ -142,12 +143,12 @@ fn cli_replay_exit_codes_and_diff() {
     assert!(out.contains("differences (- recorded server"), "{out}");
     assert!(
         out.lines()
-            .any(|l| l.starts_with("- ") && l.contains("ack #1")),
+            .any(|l| l.starts_with("- ") && l.contains("ack #")),
         "{out}"
     );
     assert!(
         out.lines()
-            .any(|l| l.starts_with("+ ") && l.contains("ack #1")),
+            .any(|l| l.starts_with("+ ") && l.contains("ack #")),
         "{out}"
     );
 

@@ -163,7 +163,9 @@ pub(crate) struct Connection {
     arrivals: ArrivalWindows,
     next_ack_time: Instant,
     next_nak_time: Instant,
-    last_ack24_time: Instant,
+    /// When the last 24-byte ACK went out; `None` before the first, which is
+    /// therefore a 24-byte one (§2.2).
+    last_ack24_time: Option<Instant>,
     pkts_since_ack: u32,
     light_ack_count: u32,
 
@@ -232,7 +234,7 @@ impl Connection {
             arrivals: ArrivalWindows::new(now),
             next_ack_time: now + Duration::SYN,
             next_nak_time: now,
-            last_ack24_time: now,
+            last_ack24_time: None,
             pkts_since_ack: 0,
             light_ack_count: 1,
             rtt: 100_000,

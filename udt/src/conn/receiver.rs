@@ -112,7 +112,10 @@ impl Connection {
         } else if ack == self.rcv_last_ack {
             // Repeat an unconfirmed ACK only every RTT + 4·RTTVar.
             let repeat = Duration::from_micros(u64::from(self.rtt) + 4 * u64::from(self.rtt_var));
-            if now.saturating_since(self.last_ack24_time) < repeat {
+            if self
+                .last_ack24_time
+                .is_some_and(|t| now.saturating_since(t) < repeat)
+            {
                 return;
             }
         } else {
@@ -122,8 +125,11 @@ impl Connection {
             return;
         }
         self.ack_number = self.ack_number.next();
-        let rates = if now.saturating_since(self.last_ack24_time) > Duration::SYN {
-            self.last_ack24_time = now;
+        let due = self
+            .last_ack24_time
+            .is_none_or(|t| now.saturating_since(t) > Duration::SYN);
+        let rates = if due {
+            self.last_ack24_time = Some(now);
             Some(AckRates {
                 arrival_rate: self.arrivals.arrival_rate(),
                 link_capacity: self.arrivals.link_capacity(),
