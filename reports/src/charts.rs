@@ -170,7 +170,7 @@ pub fn run_charts(run: &RunData) -> Vec<NamedChart> {
                         false,
                     ),
                     panel(
-                        "packet-sending period (µs, log)",
+                        "packet-sending period (µs)",
                         per_flow(run, "", 0, Mark::Line, |p| p.send_period_us),
                         true,
                     ),
@@ -191,7 +191,7 @@ pub fn run_charts(run: &RunData) -> Vec<NamedChart> {
                         false,
                     ),
                     panel(
-                        "flow window (packets, log)",
+                        "flow window (packets)",
                         per_flow(run, "", 0, Mark::Line, |p| p.flow_window_pkts),
                         true,
                     ),

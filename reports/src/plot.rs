@@ -83,7 +83,8 @@ pub struct Panel {
     pub y_label: String,
     /// Series.
     pub series: Vec<Series>,
-    /// Logarithmic y axis.
+    /// Logarithmic y axis when the values span more than a decade (linear otherwise); the
+    /// y label then says so.
     pub log_y: bool,
 }
 
@@ -168,9 +169,19 @@ fn x_range(c: &Chart) -> std::ops::Range<f64> {
     }
 }
 
-fn y_range(p: &Panel) -> std::ops::Range<f64> {
+/// A log axis only pays when the positive values span more than a decade.
+fn use_log(p: &Panel) -> bool {
+    let pos = p
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| &p.1))
+        .filter(|v| **v > 0.0);
+    p.log_y && bounds(pos).is_some_and(|(lo, hi)| hi / lo > 10.0)
+}
+
+fn y_range(p: &Panel, log: bool) -> std::ops::Range<f64> {
     let ys = p.series.iter().flat_map(|s| s.points.iter().map(|p| &p.1));
-    if p.log_y {
+    if log {
         let pos = ys.filter(|v| **v > 0.0);
         let (lo, hi) = bounds(pos).unwrap_or((1.0, 10.0));
         return (lo / 2.0)..(hi * 2.0);
@@ -209,17 +220,23 @@ fn draw_panel<DB: DrawingBackend>(
         .margin_right(30)
         .x_label_area_size(48)
         .y_label_area_size(90);
-    let y = y_range(p);
-    if p.log_y {
+    let log = use_log(p);
+    let y = y_range(p, log);
+    let y_label = match (log, p.y_label.strip_suffix(')')) {
+        (false, _) => p.y_label.clone(),
+        (true, Some(head)) => format!("{head}, log scale)"),
+        (true, None) => format!("{} (log scale)", p.y_label),
+    };
+    if log {
         let mut chart = b
             .build_cartesian_2d(RangedCoordf64::from(x), y.log_scale())
             .map_err(err)?;
-        fill(&mut chart, c, p)
+        fill(&mut chart, c, p, &y_label, true)
     } else {
         let mut chart = b
             .build_cartesian_2d(RangedCoordf64::from(x), RangedCoordf64::from(y))
             .map_err(err)?;
-        fill(&mut chart, c, p)
+        fill(&mut chart, c, p, &y_label, false)
     }
 }
 
@@ -227,6 +244,8 @@ fn fill<'a, DB, X, Y>(
     chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
     c: &Chart,
     p: &Panel,
+    y_label: &str,
+    log: bool,
 ) -> Result<(), PlotError>
 where
     DB: DrawingBackend + 'a,
@@ -239,7 +258,7 @@ where
     chart
         .configure_mesh()
         .x_desc(c.x_label.as_str())
-        .y_desc(p.y_label.as_str())
+        .y_desc(y_label)
         .x_label_formatter(&xfmt)
         .y_label_formatter(&yfmt)
         .label_style((FAMILY, 15))
@@ -254,7 +273,7 @@ where
             .points
             .iter()
             .copied()
-            .filter(|(x, y)| x.is_finite() && y.is_finite() && (!p.log_y || *y > 0.0));
+            .filter(|(x, y)| x.is_finite() && y.is_finite() && (!log || *y > 0.0));
         let style = color.stroke_width(2);
         let anno = match s.mark {
             Mark::Line => chart.draw_series(LineSeries::new(pts, style)),
