@@ -79,9 +79,15 @@ pub fn goodput_chart(runs: &[LoadedRun]) -> Chart {
         for (flow, pts) in &r.goodput {
             // Only the active part of each flow, as in the per-run charts.
             let fs = r.summary.flows.iter().find(|f| &f.name == flow);
-            let points: Vec<(f64, f64)> = match fs {
-                Some(f) if f.connected => pts.to_vec(),
-                _ => continue,
+            let points: Vec<(f64, f64)> = match fs.and_then(|f| Some((f.active_from_s?, f))) {
+                Some((from, f)) => pts
+                    .iter()
+                    .copied()
+                    .filter(|&(t, _)| {
+                        t > from + 1e-9 && t - r.summary.meta.interval_s < f.active_until_s - 1e-9
+                    })
+                    .collect(),
+                None => continue,
             };
             series.push(Series {
                 label: series_label(r, flow),

@@ -32,6 +32,12 @@ pub struct FlowSummary {
     pub completion_time_s: Option<f64>,
     /// Why the flow failed or broke.
     pub error: Option<String>,
+    /// Start of the active window (connected), seconds since the run began.
+    #[serde(default)]
+    pub active_from_s: Option<f64>,
+    /// End of the active window (completed, stopped or the end), seconds since the run began.
+    #[serde(default)]
+    pub active_until_s: f64,
     /// Bytes handed to the sender.
     pub bytes_sent: u64,
     /// Bytes read by the receiver.
@@ -128,6 +134,8 @@ pub fn summarise_flow(f: &FlowData, interval_s: f64) -> FlowSummary {
         connect_time_s: t.connect_time_s.map(round6),
         completion_time_s: t.completion_time_s.map(round6),
         error: t.error.clone(),
+        active_from_s: f.active_from_s.map(round6),
+        active_until_s: round6(f.active_until_s),
         bytes_sent: t.bytes_sent,
         bytes_received: t.bytes_received,
         byte_exact: t.byte_exact,
