@@ -79,15 +79,18 @@ pub fn goodput_chart(runs: &[LoadedRun]) -> Chart {
         for (flow, pts) in &r.goodput {
             // Only the active part of each flow, as in the per-run charts.
             let fs = r.summary.flows.iter().find(|f| &f.name == flow);
-            let points: Vec<(f64, f64)> = match fs.and_then(|f| Some((f.active_from_s?, f))) {
-                Some((from, f)) => pts
-                    .iter()
-                    .copied()
-                    .filter(|&(t, _)| {
-                        t > from + 1e-9 && t - r.summary.meta.interval_s < f.active_until_s - 1e-9
-                    })
-                    .collect(),
-                None => continue,
+            let dt = r.summary.meta.interval_s;
+            let points: Vec<(f64, f64)> = match fs {
+                Some(f) if f.connected => match f.active_from_s {
+                    Some(from) => pts
+                        .iter()
+                        .copied()
+                        .filter(|&(t, _)| t > from + 1e-9 && t - dt < f.active_until_s - 1e-9)
+                        .collect(),
+                    // A summary without the window: show the whole series.
+                    None => pts.to_vec(),
+                },
+                _ => continue,
             };
             series.push(Series {
                 label: series_label(r, flow),
