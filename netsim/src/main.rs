@@ -28,6 +28,22 @@ enum Cmd {
     Run(Args),
     /// Run scenarios and exit non-zero when an expectation fails.
     Check(Args),
+    /// Build a comparison report (overlaid goodput, throughput vs. p95 delay, summary table)
+    /// from the output folders of several runs.
+    Compare(CompareArgs),
+}
+
+#[derive(clap::Args, Clone)]
+struct CompareArgs {
+    /// Output folders of runs (each with summary.json and timeseries.csv).
+    #[arg(required = true)]
+    runs: Vec<PathBuf>,
+    /// Where to write the comparison.
+    #[arg(long, default_value = "out/compare")]
+    out: PathBuf,
+    /// Skip the PNG/SVG plots.
+    #[arg(long)]
+    no_plots: bool,
 }
 
 #[derive(clap::Args, Clone, Default)]
@@ -49,6 +65,52 @@ struct Args {
     /// Run twice and compare MD5 digests of everything written.
     #[arg(long)]
     check_determinism: bool,
+    /// Write the report without the PNG/SVG plots.
+    #[arg(long)]
+    no_plots: bool,
+}
+
+/// The command line as a shell would take it back.
+fn command_line() -> String {
+    std::env::args()
+        .map(|a| {
+            if !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
+            {
+                a
+            } else {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn compare(a: &CompareArgs) -> ExitCode {
+    let runs = match reports::compare::load_runs(&a.runs) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("netsim: compare: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match reports::compare::write_comparison(&runs, &a.out, !a.no_plots) {
+        Ok(files) => {
+            println!(
+                "compared {} runs: {} files in {} (open {})",
+                runs.len(),
+                files.len(),
+                a.out.display(),
+                a.out.join("index.html").display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("netsim: compare: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -56,10 +118,11 @@ fn main() -> ExitCode {
     let (check, args) = match cli.cmd {
         Some(Cmd::Run(a)) => (false, a),
         Some(Cmd::Check(a)) => (true, a),
+        Some(Cmd::Compare(a)) => return compare(&a),
         None => (false, cli.bare),
     };
     if args.scenarios.is_empty() {
-        eprintln!("netsim: no scenario given; usage: netsim [run|check] SCENARIO.yaml...");
+        eprintln!("netsim: no scenario given; usage: netsim [run|check] SCENARIO.yaml... | netsim compare RUN_DIR... --out DIR");
         return ExitCode::from(2);
     }
     let mut failed = false;
@@ -69,6 +132,8 @@ fn main() -> ExitCode {
             out: args.out.clone(),
             duration: args.duration.map(|d| d.0),
             quiet: args.quiet,
+            no_plots: args.no_plots,
+            command_line: Some(command_line()),
         };
         if args.scenarios.len() > 1 {
             if let Some(o) = &opts.out {

@@ -3,7 +3,7 @@
 
 use crate::expect::{evaluate, CheckResult};
 use crate::host::UdtHost;
-use crate::output::{pcap_sinks, write_results};
+use crate::output::{md5_hex, pcap_sinks, write_results, Provenance};
 use crate::scenario::Scenario;
 use crate::summary::{summarise, Summary};
 use crate::world::World;
@@ -21,6 +21,10 @@ pub struct RunOptions {
     pub duration: Option<u64>,
     /// No progress bar or table.
     pub quiet: bool,
+    /// Skip the PNG/SVG plots (the rest of the report is still written).
+    pub no_plots: bool,
+    /// The command line, recorded in the report's metadata.
+    pub command_line: Option<String>,
 }
 
 /// What a run produced.
@@ -31,12 +35,21 @@ pub struct RunOutcome {
     pub checks: Vec<CheckResult>,
     /// Where results went.
     pub dir: PathBuf,
-    /// Wall time, seconds.
+    /// Wall time of the simulation, seconds.
     pub wall_s: f64,
+    /// Wall time spent rendering plots, seconds.
+    pub plot_s: f64,
+    /// Files the report wrote.
+    pub report_files: Vec<PathBuf>,
 }
 
-/// Runs `scenario` (already loaded) writing into its output folder.
+/// Runs `scenario` (already loaded) writing into its output folder. The report's scenario
+/// digest is the MD5 of the parsed scenario's debug form; [`run_file`] uses the file's bytes.
 pub fn run(s: &Scenario, opts: &RunOptions) -> Result<RunOutcome, String> {
+    run_with_digest(s, opts, md5_hex(format!("{s:?}").as_bytes()))
+}
+
+fn run_with_digest(s: &Scenario, opts: &RunOptions, digest: String) -> Result<RunOutcome, String> {
     let seed = opts.seed.unwrap_or(s.seed);
     let end = opts.duration.unwrap_or(s.duration.0);
     let dir = opts
@@ -80,20 +93,35 @@ pub fn run(s: &Scenario, opts: &RunOptions) -> Result<RunOutcome, String> {
     w.finish_captures()?;
     let summary = summarise(&mut w);
     let checks = evaluate(s, &summary);
-    write_results(&dir, &w, &summary, &checks)
+    let prov = Provenance {
+        scenario_digest: digest,
+        command_line: opts
+            .command_line
+            .clone()
+            .unwrap_or_else(|| "(not recorded)".into()),
+    };
+    let report = reports::ReportOptions {
+        plots: !opts.no_plots,
+    };
+    let written = write_results(&dir, &w, &summary, &checks, &prov, report)
         .map_err(|e| format!("{}: cannot write results: {e}", dir.display()))?;
     Ok(RunOutcome {
         summary,
         checks,
         dir,
         wall_s,
+        plot_s: written.plot_seconds,
+        report_files: written.files,
     })
 }
 
 /// Loads and runs a scenario file.
 pub fn run_file(path: &Path, opts: &RunOptions) -> Result<RunOutcome, String> {
     let s = Scenario::load(path).map_err(|e| e.to_string())?;
-    run(&s, opts)
+    let digest = std::fs::read(path)
+        .map(|b| md5_hex(&b))
+        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    run_with_digest(&s, opts, digest)
 }
 
 fn opt(v: Option<f64>, digits: usize) -> String {
@@ -104,11 +132,12 @@ fn opt(v: Option<f64>, digits: usize) -> String {
 pub fn table(o: &RunOutcome) -> String {
     let s = &o.summary;
     let mut t = format!(
-        "scenario {} (seed {}): {:.3} s simulated; results in {}\n",
+        "scenario {} (seed {}): {:.3} s simulated; results in {} (open {})\n",
         s.scenario,
         s.seed,
         s.simulated_s,
-        o.dir.display()
+        o.dir.display(),
+        o.dir.join("index.html").display()
     );
     t += &format!(
         "{:<26} {:>9} {:>10} {:>12} {:>11} {:>10} {:>7} {:>9} {:>8} {:>6}\n",
@@ -164,17 +193,19 @@ pub fn table(o: &RunOutcome) -> String {
     t
 }
 
-/// The timing line: simulated time, wall time, speed-up, simulated packets per CPU second.
+/// The timing line: simulated time, wall time, speed-up, simulated packets per CPU second,
+/// and the time spent drawing plots.
 pub fn timing(o: &RunOutcome) -> String {
     let s = &o.summary;
     let wall = o.wall_s.max(1e-9);
     format!(
-        "timing: {:.3} s simulated in {:.3} s wall: {:.1}x real time, {:.0} packets/CPU-s ({} datagrams, {} events)",
+        "timing: {:.3} s simulated in {:.3} s wall: {:.1}x real time, {:.0} packets/CPU-s ({} datagrams, {} events); plots drawn in {:.3} s",
         s.simulated_s,
         o.wall_s,
         s.simulated_s / wall,
         s.datagrams as f64 / wall,
         s.datagrams,
-        s.events
+        s.events,
+        o.plot_s
     )
 }

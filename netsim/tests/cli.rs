@@ -87,3 +87,55 @@ fn check_fails_when_an_expectation_fails() {
     assert_eq!(code, 0, "{err}");
     let _ = std::fs::remove_dir_all(out);
 }
+
+#[test]
+fn compare_builds_a_report_from_run_folders() {
+    let text = format!(
+        "{}flows:\n  - {{ name: f, from: a, to: \"b:9000\", transfer: 256KiB }}\n",
+        BASE.replace("delay: 5ms", "delay: 5ms\n    rate: 10Mbps")
+    );
+    let path = write("compare", &text);
+    let base = std::env::temp_dir().join(format!("netsim-cli-cmp-{}", std::process::id()));
+    let mut runs = vec![];
+    for seed in ["1", "2"] {
+        let out = base.join(format!("t-seed{seed}"));
+        let (code, err) = netsim(&[
+            "run",
+            &path,
+            "--quiet",
+            "--no-plots",
+            "--seed",
+            seed,
+            "--out",
+            &out.display().to_string(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        assert!(!out.join("plots").exists());
+        let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
+        assert!(
+            summary.contains("--no-plots"),
+            "the command line is recorded"
+        );
+        runs.push(out.display().to_string());
+    }
+    let cmp = base.join("cmp");
+    let mut args = vec!["compare"];
+    args.extend(runs.iter().map(String::as_str));
+    let cmp_s = cmp.display().to_string();
+    args.extend(["--out", &cmp_s]);
+    let (code, err) = netsim(&args);
+    assert_eq!(code, 0, "{err}");
+    for f in [
+        "index.html",
+        "summary.md",
+        "summary.json",
+        "goodput.png",
+        "throughput_delay.svg",
+    ] {
+        assert!(cmp.join(f).exists(), "{f}");
+    }
+    let (code, err) = netsim(&["compare", "/nonexistent/run", "--out", &cmp_s]);
+    assert_ne!(code, 0);
+    assert!(err.contains("/nonexistent/run/summary.json"), "{err}");
+    let _ = std::fs::remove_dir_all(base);
+}

@@ -153,3 +153,91 @@ fn the_documented_example_parses_and_runs() {
     .unwrap();
     let _ = std::fs::remove_dir_all(out);
 }
+
+/// summary.json with the machine-dependent metadata (command line, version) pinned.
+fn pinned_summary(dir: &Path) -> String {
+    let text = std::fs::read_to_string(dir.join("summary.json")).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let digest = v["meta"]["scenario_digest"].as_str().unwrap().to_string();
+    assert_eq!(digest.len(), 32, "an MD5 in hex: {digest}");
+    v["meta"]["scenario_digest"] = "[md5]".into();
+    v["meta"]["project_version"] = "[version]".into();
+    serde_json::to_string_pretty(&v).unwrap()
+}
+
+#[test]
+fn summary_json_of_deterministic_scenarios() {
+    let out = tmp("snap-cs");
+    run_file(
+        &root().join("scenarios/cs_handshake.yaml"),
+        &RunOptions {
+            no_plots: true,
+            command_line: Some("netsim run scenarios/cs_handshake.yaml".into()),
+            ..opts(&out)
+        },
+    )
+    .unwrap();
+    insta::assert_snapshot!("cs_handshake_summary_json", pinned_summary(&out));
+
+    let out2 = tmp("snap-pair");
+    run(
+        &Scenario::parse("pair.yaml", PAIR).unwrap(),
+        &RunOptions {
+            no_plots: true,
+            ..opts(&out2)
+        },
+    )
+    .unwrap();
+    insta::assert_snapshot!("lossy_pair_summary_json", pinned_summary(&out2));
+    for d in [out, out2] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+#[test]
+fn a_run_writes_the_report() {
+    let path = root().join("scenarios/cs_handshake.yaml");
+    let out = tmp("report");
+    let o = run_file(&path, &opts(&out)).unwrap();
+    let names: Vec<String> = digests(&out).unwrap().into_iter().map(|d| d.0).collect();
+    for want in [
+        "summary.json",
+        "summary.md",
+        "metrics.json",
+        "timeseries.csv",
+        "queues.csv",
+        "index.html",
+        "plots/goodput.png",
+        "plots/goodput.svg",
+        "plots/sending.png",
+        "plots/windows.svg",
+        "plots/rtt.png",
+        "plots/losses.png",
+        "plots/queue_client-server-fwd.png",
+    ] {
+        assert!(names.iter().any(|n| n == want), "{want} in {names:?}");
+    }
+    assert!(o.report_files.len() >= 17);
+    let ts = std::fs::read_to_string(out.join("timeseries.csv")).unwrap();
+    assert!(ts.starts_with("time_s,flow,metric,value\n"));
+    assert!(ts.contains(",hello,goodput_mbps,"));
+    let q = std::fs::read_to_string(out.join("queues.csv")).unwrap();
+    assert!(q.starts_with("time_s,link,metric,value\n"));
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("plots/goodput.png") && html.contains("<td>hello</td>"));
+
+    let bare = tmp("report-no-plots");
+    run_file(
+        &path,
+        &RunOptions {
+            no_plots: true,
+            ..opts(&bare)
+        },
+    )
+    .unwrap();
+    assert!(!bare.join("plots").exists());
+    assert!(bare.join("index.html").exists());
+    for d in [out, bare] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
