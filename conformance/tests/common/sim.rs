@@ -71,6 +71,9 @@ pub fn run_scenario(name: &str, max_ns: u64, max_packets: Option<u64>, out: &Pat
         out: Some(out.to_path_buf()),
         duration: Some(s.duration.0.min(max_ns)),
         quiet: true,
+        // Only the captures matter here.
+        no_plots: true,
+        command_line: None,
     };
     run(&s, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
     let mut pcaps: Vec<PathBuf> = std::fs::read_dir(out)
