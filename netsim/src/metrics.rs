@@ -153,27 +153,3 @@ impl Metrics {
         s
     }
 }
-
-/// Jain's fairness index (Σx)² / (n·Σx²); 1 when all equal, 1/n when one takes all.
-pub fn jain(xs: &[f64]) -> Option<f64> {
-    let n = xs.len() as f64;
-    let sum: f64 = xs.iter().sum();
-    let sq: f64 = xs.iter().map(|x| x * x).sum();
-    if xs.is_empty() || sq == 0.0 {
-        None
-    } else {
-        Some(sum * sum / (n * sq))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn jain_index() {
-        assert_eq!(jain(&[5.0, 5.0, 5.0, 5.0]), Some(1.0));
-        assert_eq!(jain(&[1.0, 0.0, 0.0, 0.0]), Some(0.25));
-        assert_eq!(jain(&[]), None);
-    }
-}

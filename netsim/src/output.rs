@@ -197,6 +197,7 @@ pub fn run_data(w: &World, sum: &Summary, checks: &[CheckResult], prov: &Provena
             "links": sum.links,
             "nats": sum.nats,
             "nodes": sum.nodes,
+            "fairness_phases": sum.fairness_phases,
         }),
     }
 }

@@ -182,6 +182,16 @@ pub fn table(o: &RunOutcome) -> String {
     if let Some(j) = s.jain_fairness {
         t += &format!("Jain's fairness index: {j:.4}\n");
     }
+    for p in &s.fairness_phases {
+        if let Some(j) = p.jain {
+            t += &format!(
+                "  {:>7.1}-{:<7.1} s  {} flows, Jain {j:.4} (settled half)\n",
+                p.start_s,
+                p.end_s,
+                p.flows.len()
+            );
+        }
+    }
     for c in &o.checks {
         t += &format!(
             "  [{}] {} (observed: {})\n",

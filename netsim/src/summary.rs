@@ -2,7 +2,7 @@
 //! utilisation, losses, messages), Jain's fairness index, link, NAT and node counters.
 
 use crate::link::LinkCounters;
-use crate::metrics::jain;
+use reports::stats::jain;
 use crate::nat::NatCounters;
 use crate::net::{NetCounters, NodeKind};
 use crate::world::World;
@@ -90,12 +90,81 @@ pub struct Summary {
     pub flows: Vec<FlowSummary>,
     /// Jain's fairness index over the mean goodputs of flows that moved data.
     pub jain_fairness: Option<f64>,
+    /// Stretches of time with the same two or more flows active, and how fairly
+    /// they shared (see [`fairness_phases`]).
+    pub fairness_phases: Vec<FairnessPhase>,
     /// Links.
     pub links: Vec<LinkSummary>,
     /// NATs by name.
     pub nats: Vec<(String, NatCounters)>,
     /// Drops at nodes.
     pub nodes: NetCounters,
+}
+
+/// A stretch of time in which the same flows are active.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct FairnessPhase {
+    /// Start, simulated seconds.
+    pub start_s: f64,
+    /// End, simulated seconds.
+    pub end_s: f64,
+    /// The flows active throughout.
+    pub flows: Vec<String>,
+    /// Jain's index over their mean goodputs in the second half of the phase.
+    pub jain: Option<f64>,
+}
+
+/// Splits the run where flows start and stop, and measures Jain's index in each
+/// stretch with two or more active flows over its second half: the first half is
+/// left to convergence (slow start, the newcomer taking its share), as the UDT
+/// authors' fairness experiment reads its figures from the settled part.
+pub fn fairness_phases(w: &World) -> Vec<FairnessPhase> {
+    let end = w.now;
+    let active: Vec<(u64, u64)> = w
+        .flows
+        .iter()
+        .map(|f| {
+            let spec = f.spec();
+            let from = f.started_at.unwrap_or(spec.start.0);
+            let to = f.completed_at.or(spec.stop.map(|d| d.0)).unwrap_or(end).min(end);
+            (from, to)
+        })
+        .collect();
+    let mut cuts: Vec<u64> = active.iter().flat_map(|&(a, b)| [a, b]).chain([0, end]).collect();
+    cuts.sort_unstable();
+    cuts.dedup();
+    let mut phases = vec![];
+    for span in cuts.windows(2) {
+        let (a, b) = (span[0], span[1]);
+        let members: Vec<usize> = (0..active.len())
+            .filter(|&i| active[i].0 <= a && active[i].1 >= b)
+            .collect();
+        if members.len() < 2 {
+            continue;
+        }
+        let settled = a + (b - a) / 2;
+        let means: Vec<f64> = members
+            .iter()
+            .map(|&i| {
+                let name = &w.flows[i].spec().name;
+                let xs: Vec<f64> = w
+                    .metrics
+                    .flows
+                    .iter()
+                    .filter(|s| &s.flow == name && s.t_ns > settled && s.t_ns <= b)
+                    .map(|s| s.goodput_bps)
+                    .collect();
+                xs.iter().sum::<f64>() / xs.len().max(1) as f64
+            })
+            .collect();
+        phases.push(FairnessPhase {
+            start_s: a as f64 / 1e9,
+            end_s: b as f64 / 1e9,
+            flows: members.iter().map(|&i| w.flows[i].spec().name.clone()).collect(),
+            jain: jain(&means),
+        });
+    }
+    phases
 }
 
 /// Summarises a finished world.
@@ -194,6 +263,7 @@ pub fn summarise(w: &mut World) -> Summary {
         events: w.events_processed,
         flows,
         jain_fairness: if moved.len() > 1 { jain(&moved) } else { None },
+        fairness_phases: fairness_phases(w),
         links,
         nats,
         nodes: w.net.counters,
