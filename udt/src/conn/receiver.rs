@@ -49,7 +49,9 @@ impl Connection {
     /// after each NAK (§5.4).
     fn nak_interval(&self) -> Duration {
         let rate = u64::from(self.arrivals.arrival_rate());
-        let drain = (self.rcv_loss.len() * 1_000_000).checked_div(rate).unwrap_or(0);
+        let drain = (self.rcv_loss.len() * 1_000_000)
+            .checked_div(rate)
+            .unwrap_or(0);
         let t = u64::from(self.rtt) + 4 * u64::from(self.rtt_var) + drain;
         Duration::from_micros(t.max(300_000))
     }
