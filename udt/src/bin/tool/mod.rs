@@ -108,6 +108,8 @@ pub struct Progress {
     start: Instant,
     last: Instant,
     last_bytes: u64,
+    /// Print the live line as plain lines (stderr is not a terminal).
+    plain: bool,
 }
 
 impl Progress {
@@ -121,7 +123,8 @@ impl Progress {
             None => "{spinner} {bytes} {elapsed} {msg}",
         };
         bar.set_style(ProgressStyle::with_template(style).expect("a valid template"));
-        if quiet {
+        let plain = !quiet && !std::io::IsTerminal::is_terminal(&std::io::stderr());
+        if quiet || plain {
             bar.set_draw_target(ProgressDrawTarget::hidden());
         }
         let now = Instant::now();
@@ -130,6 +133,7 @@ impl Progress {
             start: now,
             last: now,
             last_bytes: 0,
+            plain,
         }
     }
 
@@ -138,20 +142,29 @@ impl Progress {
         self.bar.set_position(bytes);
         let now = Instant::now();
         let dt = now.duration_since(self.last);
-        if dt < Duration::from_millis(500) {
+        let every = if self.plain { 1000 } else { 500 };
+        if dt < Duration::from_millis(every) {
             return;
         }
         let rate = (bytes - self.last_bytes) as f64 * 8.0 / dt.as_secs_f64() / 1e6;
         self.last = now;
         self.last_bytes = bytes;
         if let Some(s) = conn.stats() {
-            self.bar.set_message(format!(
-                "{rate:.1} Mbit/s  rtt {:.2} ms  loss snd {} rcv {}  retrans {}",
+            let line = format!(
+                "{rate:.1} Mbit/s  rtt {:.2} ms  loss snd {} rcv {}  retrans {}  period {:.2} us  window {}  cwnd {:.0}",
                 f64::from(s.rtt_us) / 1000.0,
                 s.pkt_snd_loss_total,
                 s.pkt_rcv_loss_total,
-                s.pkt_retrans_total
-            ));
+                s.pkt_retrans_total,
+                s.send_period_us,
+                s.flow_window,
+                s.cwnd,
+            );
+            if self.plain {
+                eprintln!("{:>8.1} s  {line}", self.start.elapsed().as_secs_f64());
+            } else {
+                self.bar.set_message(line);
+            }
         }
     }
 
@@ -172,7 +185,9 @@ impl Progress {
             "{verb} {bytes} bytes in {secs:.3} s ({:.1} Mbit/s{loss})",
             bytes as f64 * 8.0 / secs.max(1e-9) / 1e6
         );
-        eprintln!("md5 {}", hex(md5));
+        if !md5.is_empty() {
+            eprintln!("md5 {}", hex(md5));
+        }
     }
 }
 
