@@ -15,6 +15,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 size=${1:-1073741824}
 rounds=${2:-1}
 target=${CARGO_TARGET_DIR:-target}
+# Extra flags for udt-send and udt-recv, e.g. UDT_FLAGS="--threads 2".
+UDT_FLAGS=${UDT_FLAGS:-}
 cargo build --release -q -p udt --bins
 bin=$target/release
 peer=$target/release/udt4_peer
@@ -48,9 +50,9 @@ for round in $(seq 1 "$rounds"); do
     echo "--- round $round: $size bytes over loopback"
     # The project.
     : >"$work/recv.log"
-    { time "$bin/udt-recv" -q --no-md5 --listen 127.0.0.1:0 /dev/null 2>"$work/recv.log"; } 2>"$work/recv.time" &
+    { time "$bin/udt-recv" -q --no-md5 $UDT_FLAGS --listen 127.0.0.1:0 /dev/null 2>"$work/recv.log"; } 2>"$work/recv.time" &
     port=$(wait_for "$work/recv.log" 'listening on' | sed 's/.*://')
-    { time "$bin/udt-send" -q --no-md5 --connect "127.0.0.1:$port" --bytes "$size" 2>"$work/send.log"; } 2>"$work/send.time"
+    { time "$bin/udt-send" -q --no-md5 $UDT_FLAGS --connect "127.0.0.1:$port" --bytes "$size" 2>"$work/send.log"; } 2>"$work/send.time"
     wait
     report project
     # The reference library.

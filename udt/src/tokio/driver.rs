@@ -72,9 +72,21 @@ pub(crate) struct State {
     pub(crate) options: SocketOptions,
     /// Connections whose `shutdown` waits for the close to finish.
     pub(crate) closing: Vec<ConnectionHandle>,
+    /// The core timeout the driver last planned to sleep until.
+    pub(crate) wake_at: Option<Instant>,
 }
 
 impl State {
+    /// Whether an application call moved the core's next timeout before the
+    /// driver's planned wake-up (so the driver must be woken early).
+    pub(crate) fn needs_wake(&self) -> bool {
+        match (self.ep.poll_timeout(), self.wake_at) {
+            (Some(t), Some(w)) => t < w,
+            (Some(_), None) => true,
+            (None, _) => false,
+        }
+    }
+
     /// Drains the core's events into wakers. `from_peer`: the events follow a
     /// datagram (so a broken connection means the peer said so).
     fn dispatch(&mut self, from_peer: bool) {
@@ -246,6 +258,8 @@ fn per_destination(e: &io::Error) -> bool {
 struct Batch {
     buf: Vec<u8>,
     items: Vec<(SocketAddr, usize, usize)>,
+    /// When each datagram was read (receive batches only).
+    times: Vec<Instant>,
     used: usize,
 }
 
@@ -254,11 +268,13 @@ impl Batch {
         Batch {
             buf: vec![0; BATCH_BYTES + MAX_DATAGRAM],
             items: Vec::with_capacity(BATCH_COUNT),
+            times: Vec::with_capacity(BATCH_COUNT),
             used: 0,
         }
     }
     fn clear(&mut self) {
         self.items.clear();
+        self.times.clear();
         self.used = 0;
     }
     fn full(&self) -> bool {
@@ -292,7 +308,8 @@ async fn drive(shared: &Shared, socket: &UdpSocket) -> io::Result<()> {
                 return Ok(());
             }
             st.check_closing();
-            st.ep.poll_timeout()
+            st.wake_at = st.ep.poll_timeout();
+            st.wake_at
         };
         let sleep = async {
             match deadline {
@@ -306,11 +323,15 @@ async fn drive(shared: &Shared, socket: &UdpSocket) -> io::Result<()> {
             _ = shared.notify.notified() => {}
             _ = sleep => {}
         }
-        // Read what is waiting, without the lock.
+        // Read what is waiting, without the lock. Each datagram keeps its own
+        // arrival time: the core's packet-pair and arrival-rate estimates need it.
         rx.clear();
         while !rx.full() {
             match socket.try_recv_from(rx.room()) {
-                Ok((n, from)) => rx.push(from, n),
+                Ok((n, from)) => {
+                    rx.push(from, n);
+                    rx.times.push(shared.now());
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if transient(&e) => continue,
                 Err(e) => return Err(e),
@@ -319,8 +340,8 @@ async fn drive(shared: &Shared, socket: &UdpSocket) -> io::Result<()> {
         let now = {
             let mut st = shared.lock();
             let now = shared.now();
-            for &(from, at, len) in &rx.items {
-                st.ep.handle_datagram(now, from, &rx.buf[at..at + len]);
+            for (&(from, at, len), &t) in rx.items.iter().zip(&rx.times) {
+                st.ep.handle_datagram(t, from, &rx.buf[at..at + len]);
                 st.dispatch(true);
             }
             st.ep.handle_timeout(now);

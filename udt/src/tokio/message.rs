@@ -45,8 +45,10 @@ impl UdtMessage {
             let now = shared.now();
             match st.ep.send_msg(now, conn.h, data, ttl, in_order) {
                 Ok(()) => {
-                    drop(st);
-                    shared.notify.notify_one();
+                    if st.needs_wake() {
+                        drop(st);
+                        shared.notify.notify_one();
+                    }
                     Poll::Ready(Ok(()))
                 }
                 Err(crate::Error::WouldBlock) => {

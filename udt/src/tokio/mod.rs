@@ -113,6 +113,7 @@ impl Endpoint {
                 stopped: None,
                 options: SocketOptions::default(),
                 closing: Vec::new(),
+                wake_at: None,
             }),
             notify: Notify::new(),
             origin,

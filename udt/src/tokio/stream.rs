@@ -93,8 +93,10 @@ impl AsyncWrite for UdtStream {
         let now = shared.now();
         match st.ep.send(now, conn.h, buf) {
             Ok(n) => {
-                drop(st);
-                shared.notify.notify_one();
+                if st.needs_wake() {
+                    drop(st);
+                    shared.notify.notify_one();
+                }
                 Poll::Ready(Ok(n))
             }
             Err(crate::Error::WouldBlock) => {

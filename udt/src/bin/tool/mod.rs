@@ -200,11 +200,17 @@ pub fn main_with<F>(threads: usize, f: F)
 where
     F: std::future::Future<Output = Result<(), Box<dyn std::error::Error>>>,
 {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads.max(1))
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
+    let rt = match threads {
+        0 | 1 => tokio::runtime::Builder::new_current_thread(),
+        n => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(n);
+            b
+        }
+    }
+    .enable_all()
+    .build()
+    .expect("a tokio runtime");
     if let Err(e) = rt.block_on(f) {
         eprintln!("error: {e}");
         let mut src = e.source();
