@@ -56,7 +56,10 @@ fn run_pair(extra: &[&str], size: usize) {
         assert!(start.elapsed() < Duration::from_secs(30), "udt-recv hangs");
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(recv.0.wait().unwrap().success(), "udt-recv failed: {rest:?}");
+    assert!(
+        recv.0.wait().unwrap().success(),
+        "udt-recv failed: {rest:?}"
+    );
     let md5_of = |text: &str| {
         text.lines()
             .find_map(|l| l.strip_prefix("md5 ").map(str::to_string))

@@ -301,6 +301,7 @@ pub(crate) async fn run(shared: Arc<Shared>, socket: UdpSocket) {
 async fn drive(shared: &Shared, socket: &UdpSocket) -> io::Result<()> {
     let mut rx = Batch::new();
     let mut tx = Batch::new();
+    let mut gso = gso::Gso::new();
     loop {
         let deadline = {
             let mut st = shared.lock();
@@ -351,19 +352,34 @@ async fn drive(shared: &Shared, socket: &UdpSocket) -> io::Result<()> {
         // Send what is due, in batches, without the lock.
         while fill(shared, now, &mut tx) {
             let mut failed: Vec<(SocketAddr, io::Error)> = Vec::new();
-            for &(to, at, len) in &tx.items {
-                let bytes = &tx.buf[at..at + len];
-                let r = match socket.try_send_to(bytes, to) {
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        socket.send_to(bytes, to).await
+            let mut i = 0;
+            while i < tx.items.len() {
+                let (to, at, len) = tx.items[i];
+                let n = if gso.enabled {
+                    gso_run(&tx.items[i..])
+                } else {
+                    1
+                };
+                let end = tx.items[i + n - 1].1 + tx.items[i + n - 1].2;
+                let r = if n > 1 {
+                    match gso.send(socket, &tx.buf[at..end], to, len).await {
+                        Ok(()) => Ok(()),
+                        Err(e) if gso::unsupported(&e) => {
+                            // The kernel cannot segment: send one by one from now on.
+                            gso.enabled = false;
+                            continue;
+                        }
+                        Err(e) => Err(e),
                     }
-                    r => r,
+                } else {
+                    send_one(socket, &tx.buf[at..at + len], to).await
                 };
                 match r {
-                    Ok(_) => {}
+                    Ok(()) => {}
                     Err(e) if per_destination(&e) => failed.push((to, e)),
                     Err(e) => return Err(e),
                 }
+                i += n;
             }
             if !failed.is_empty() {
                 let mut st = shared.lock();
@@ -375,6 +391,39 @@ async fn drive(shared: &Shared, socket: &UdpSocket) -> io::Result<()> {
         }
         shared.lock().check_closing();
     }
+}
+
+async fn send_one(socket: &UdpSocket, bytes: &[u8], to: SocketAddr) -> io::Result<()> {
+    match socket.try_send_to(bytes, to) {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => socket.send_to(bytes, to).await,
+        r => r,
+    }
+    .map(|_| ())
+}
+
+/// How many datagrams from the front of `items` can go as one segmented send:
+/// same destination, laid end to end, equal sizes (the last may be shorter),
+/// at most `gso::MAX_SEGMENTS` and `gso::MAX_BYTES`.
+fn gso_run(items: &[(SocketAddr, usize, usize)]) -> usize {
+    let (to, at, len) = items[0];
+    let mut total = len;
+    let mut n = 1;
+    for &(to2, at2, len2) in &items[1..] {
+        if n >= gso::MAX_SEGMENTS
+            || to2 != to
+            || at2 != at + total
+            || len2 > len
+            || total + len2 > gso::MAX_BYTES
+        {
+            break;
+        }
+        total += len2;
+        n += 1;
+        if len2 < len {
+            break;
+        }
+    }
+    n
 }
 
 /// Takes the next batch of due datagrams from the core; false when none is due.
@@ -389,4 +438,81 @@ fn fill(shared: &Shared, now: Instant, tx: &mut Batch) -> bool {
     }
     st.dispatch(false);
     !tx.items.is_empty()
+}
+
+/// UDP generic segmentation offload (Linux): a run of equal-sized datagrams to one
+/// destination leaves in one `sendmsg` with a `UDP_SEGMENT` control message, and the
+/// kernel cuts it into the individual datagrams. One system call instead of dozens.
+mod gso {
+    use std::io;
+    use std::io::IoSlice;
+    use std::net::SocketAddr;
+
+    use ::tokio::io::Interest;
+    use ::tokio::net::UdpSocket;
+
+    /// The kernel's limit on segments per send.
+    pub(super) const MAX_SEGMENTS: usize = 64;
+    /// A UDP payload is at most 65 507 bytes (IPv4).
+    pub(super) const MAX_BYTES: usize = 65_000;
+
+    pub(super) struct Gso {
+        pub(super) enabled: bool,
+    }
+
+    impl Gso {
+        pub(super) fn new() -> Self {
+            Gso {
+                enabled: cfg!(all(target_os = "linux", target_pointer_width = "64")),
+            }
+        }
+
+        /// Sends `bytes` to `to` as datagrams of `segment` bytes.
+        pub(super) async fn send(
+            &self,
+            socket: &UdpSocket,
+            bytes: &[u8],
+            to: SocketAddr,
+            segment: usize,
+        ) -> io::Result<()> {
+            let control = control(segment as u16);
+            let addr = socket2::SockAddr::from(to);
+            let bufs = [IoSlice::new(bytes)];
+            loop {
+                let r = socket.try_io(Interest::WRITABLE, || {
+                    let msg = socket2::MsgHdr::new()
+                        .with_addr(&addr)
+                        .with_buffers(&bufs)
+                        .with_control(&control);
+                    socket2::SockRef::from(socket).sendmsg(&msg, 0)
+                });
+                match r {
+                    Ok(_) => return Ok(()),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        socket.writable().await?;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    }
+
+    /// Errors that mean "this kernel or path cannot segment".
+    pub(super) fn unsupported(e: &io::Error) -> bool {
+        // EIO (5), EINVAL (22), ENOPROTOOPT (92), EOPNOTSUPP (95)
+        matches!(e.raw_os_error(), Some(5 | 22 | 92 | 95))
+    }
+
+    /// A `cmsghdr` for `SOL_UDP`/`UDP_SEGMENT` on 64-bit Linux: `cmsg_len` (8 bytes),
+    /// `cmsg_level` (4), `cmsg_type` (4), then the u16 segment size, padded to 8.
+    fn control(segment: u16) -> [u8; 24] {
+        const SOL_UDP: i32 = 17;
+        const UDP_SEGMENT: i32 = 103;
+        let mut c = [0u8; 24];
+        c[..8].copy_from_slice(&18u64.to_ne_bytes()); // CMSG_LEN(2)
+        c[8..12].copy_from_slice(&SOL_UDP.to_ne_bytes());
+        c[12..16].copy_from_slice(&UDP_SEGMENT.to_ne_bytes());
+        c[16..18].copy_from_slice(&segment.to_ne_bytes());
+        c
+    }
 }
