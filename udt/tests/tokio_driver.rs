@@ -246,3 +246,30 @@ async fn driver_task_ends_when_handles_are_dropped() {
     }
     assert!(rebound, "the driver task kept the socket open");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adopts_a_std_socket() {
+    let std_socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = std_socket.local_addr().unwrap();
+    let server = Endpoint::from_std(std_socket).unwrap();
+    assert_eq!(server.local_addr(), addr);
+    let listener = server.listen(1).unwrap();
+    assert!(matches!(
+        server.listen(1),
+        Err(Error::Udt(udt::Error::DuplicateListener))
+    ));
+    let client = Endpoint::bind(any(false)).await.unwrap();
+    let t = tokio::spawn(async move {
+        let mut s = client.connect(addr).await.unwrap().into_stream();
+        s.write_all(b"adopted").await.unwrap();
+        s.flush().await.unwrap();
+        let stats = s.connection().stats().unwrap();
+        assert_eq!(stats.send_buffer_bytes, 0, "flush waits for the ACK");
+        s.shutdown().await.unwrap();
+    });
+    let mut r = listener.accept().await.unwrap().into_stream();
+    let mut got = Vec::new();
+    r.read_to_end(&mut got).await.unwrap();
+    assert_eq!(got, b"adopted");
+    t.await.unwrap();
+}
