@@ -344,3 +344,29 @@ async fn rendezvous_with_reference_receiving() {
         .await
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn project_client_to_reference_server_ipv6() {
+    let bin = peer_or_skip!();
+    if std::net::UdpSocket::bind("[::1]:0").is_err() {
+        eprintln!("skipped: no IPv6 loopback on this machine");
+        return;
+    }
+    let mut peer = Peer::spawn(bin, &["listen", "0", "stream", "recv", "--ipv6"]);
+    let port = peer.port();
+    let digest = peer.digest_stdout();
+    let data = generated(2 << 20);
+    let ep = Endpoint::bind("[::1]:0".parse().unwrap()).await.unwrap();
+    let peer_addr = SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, port));
+    let mut s = ep.connect(peer_addr).await.unwrap().into_stream();
+    s.write_all(&data).await.unwrap();
+    s.shutdown().await.unwrap();
+    let (n, got) = tokio::task::spawn_blocking(move || digest.join().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(n, data.len() as u64);
+    assert_eq!(got, md5(&data));
+    tokio::task::spawn_blocking(move || peer.wait_success())
+        .await
+        .unwrap();
+}
