@@ -273,3 +273,28 @@ async fn adopts_a_std_socket() {
     assert_eq!(got, b"adopted");
     t.await.unwrap();
 }
+
+#[tokio::test]
+async fn socket_type_mismatch_is_rejected() {
+    let server = Endpoint::bind(any(false)).await.unwrap();
+    server
+        .set_options(SocketOptions {
+            socket_type: SocketType::Dgram,
+            ..SocketOptions::default()
+        })
+        .unwrap();
+    let _listener = server.listen(1).unwrap();
+    let client = Endpoint::bind(any(false)).await.unwrap();
+    let err = client.connect(server.local_addr()).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Connect {
+                source: udt::Error::Rejected,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused);
+}

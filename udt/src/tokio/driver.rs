@@ -293,7 +293,7 @@ impl Batch {
 pub(crate) async fn run(shared: Arc<Shared>, socket: UdpSocket) {
     let why = match drive(&shared, &socket).await {
         Ok(()) => End::Driver,
-        Err(e) => End::Unreachable(e.kind(), format!("UDP socket failed: {e}")),
+        Err(e) => End::Socket(e.kind(), e.to_string()),
     };
     shared.lock().stop(why);
 }

@@ -111,6 +111,8 @@ pub(crate) enum End {
     Udt(crate::Error),
     /// The driver stopped.
     Driver,
+    /// The endpoint's UDP socket failed.
+    Socket(io::ErrorKind, String),
 }
 
 impl End {
@@ -132,6 +134,7 @@ impl End {
             End::Udt(e) if connecting.is_some() => Error::Connect { peer, source: *e },
             End::Udt(e) => Error::Udt(*e),
             End::Driver => Error::EndpointClosed,
+            End::Socket(kind, msg) => Error::Io(io::Error::new(*kind, msg.clone())),
         }
     }
 }
