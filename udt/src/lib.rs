@@ -17,6 +17,8 @@ pub mod packet;
 pub mod seq;
 mod stats;
 pub mod time;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 pub use conn::{Event, SocketState};
 pub use endpoint::{ConnectionHandle, Endpoint, EndpointStats, Transmit};

@@ -1,0 +1,518 @@
+//! The driver task: one per endpoint. It owns the UDP socket and runs the
+//! sans-IO [`crate::Endpoint`]'s drain rule against the OS clock:
+//!
+//! 1. wait for a datagram, the core's next timeout, or an application call;
+//! 2. read every datagram waiting (up to a batch) and hand each to the core;
+//! 3. run due timers;
+//! 4. drain `poll_transmit` and send, in batches, outside the lock;
+//! 5. drain `poll_event` and wake the tasks waiting on each connection.
+//!
+//! Pacing: the core spaces data packets a few microseconds apart while tokio's
+//! timers tick in milliseconds. The driver wakes at the next tick and
+//! `poll_transmit(now)` hands out every packet due by `now` (the core lets a late
+//! driver catch up by up to 10 ms), so the average rate is the core's exact rate,
+//! sent in bursts of at most one tick.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Waker;
+
+use ::tokio::net::UdpSocket;
+use ::tokio::sync::Notify;
+
+use super::error::End;
+use crate::time::Instant;
+use crate::{ConnectionHandle, Event, SocketOptions, SocketState};
+
+/// Room for one datagram of any MSS.
+const MAX_DATAGRAM: usize = 65_536;
+/// Bytes of datagrams moved per lock hold.
+const BATCH_BYTES: usize = 1 << 20;
+/// Datagrams moved per lock hold.
+const BATCH_COUNT: usize = 256;
+
+/// What the application side knows about one connection.
+#[derive(Debug, Default)]
+pub(crate) struct Slot {
+    pub(crate) read: Option<Waker>,
+    pub(crate) write: Option<Waker>,
+    /// Connect, shutdown and close waiters.
+    pub(crate) status: Option<Waker>,
+    pub(crate) connected: bool,
+    pub(crate) end: Option<End>,
+    /// The application dropped its handle: forget the slot once the core does.
+    pub(crate) dropped: bool,
+    /// The core's connect deadline, while connecting.
+    pub(crate) connect_deadline: Option<std::time::Duration>,
+}
+
+impl Slot {
+    fn wake_all(&mut self) {
+        for w in [self.read.take(), self.write.take(), self.status.take()]
+            .into_iter()
+            .flatten()
+        {
+            w.wake();
+        }
+    }
+}
+
+/// Everything behind the endpoint's lock.
+pub(crate) struct State {
+    pub(crate) ep: crate::Endpoint,
+    pub(crate) slots: HashMap<ConnectionHandle, Slot>,
+    pub(crate) accept_waker: Option<Waker>,
+    /// Live application handles (endpoint, listener, connections).
+    pub(crate) handles: usize,
+    /// The driver stopped (socket error or all handles gone).
+    pub(crate) stopped: Option<End>,
+    /// Options for connections this endpoint starts or accepts.
+    pub(crate) options: SocketOptions,
+    /// Connections whose `shutdown` waits for the close to finish.
+    pub(crate) closing: Vec<ConnectionHandle>,
+    /// The core timeout the driver last planned to sleep until.
+    pub(crate) wake_at: Option<Instant>,
+}
+
+impl State {
+    /// Whether an application call moved the core's next timeout before the
+    /// driver's planned wake-up (so the driver must be woken early).
+    pub(crate) fn needs_wake(&self) -> bool {
+        match (self.ep.poll_timeout(), self.wake_at) {
+            (Some(t), Some(w)) => t < w,
+            (Some(_), None) => true,
+            (None, _) => false,
+        }
+    }
+
+    /// Drains the core's events into wakers. `from_peer`: the events follow a
+    /// datagram (so a broken connection means the peer said so).
+    fn dispatch(&mut self, from_peer: bool) {
+        while let Some((h, event)) = self.ep.poll_event() {
+            match event {
+                Event::Accepted => {
+                    self.slots.entry(h).or_default().connected = true;
+                    if let Some(w) = self.accept_waker.take() {
+                        w.wake();
+                    }
+                }
+                Event::Connected => {
+                    let slot = self.slots.entry(h).or_default();
+                    slot.connected = true;
+                    slot.wake_all();
+                }
+                Event::Readable => {
+                    if let Some(w) = self.slots.get_mut(&h).and_then(|s| s.read.take()) {
+                        w.wake();
+                    }
+                }
+                Event::Writable => {
+                    if let Some(w) = self.slots.get_mut(&h).and_then(|s| s.write.take()) {
+                        w.wake();
+                    }
+                }
+                Event::ConnectFailed(e) => {
+                    let slot = self.slots.entry(h).or_default();
+                    slot.end.get_or_insert(End::Udt(e));
+                    slot.wake_all();
+                }
+                Event::Broken(e) => {
+                    let why = match e {
+                        crate::Error::ConnectionLost if from_peer => End::PeerClosed,
+                        crate::Error::ConnectionLost => End::Vanished,
+                        e => End::Udt(e),
+                    };
+                    let slot = self.slots.entry(h).or_default();
+                    slot.end.get_or_insert(why);
+                    slot.wake_all();
+                }
+                Event::Closed => {
+                    if let Some(slot) = self.slots.get_mut(&h) {
+                        slot.end.get_or_insert(End::LocalClose);
+                        slot.wake_all();
+                        if slot.dropped {
+                            self.slots.remove(&h);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Wakes `shutdown` callers whose connection finished closing.
+    fn check_closing(&mut self) {
+        let ep = &self.ep;
+        let slots = &mut self.slots;
+        self.closing.retain(|h| {
+            let done = !matches!(
+                ep.state(*h),
+                SocketState::Connected | SocketState::Closing | SocketState::Connecting
+            );
+            if done {
+                if let Some(w) = slots.get_mut(h).and_then(|s| s.status.take()) {
+                    w.wake();
+                }
+            }
+            !done
+        });
+    }
+
+    /// Sending to `to` failed: connections still handshaking with it fail.
+    fn unreachable(&mut self, now: Instant, to: SocketAddr, e: &io::Error) {
+        let hs: Vec<ConnectionHandle> = self
+            .slots
+            .iter()
+            .filter(|(h, s)| {
+                !s.connected
+                    && s.end.is_none()
+                    && self.ep.peer_addr(**h) == Some(to)
+                    && self.ep.state(**h) == SocketState::Connecting
+            })
+            .map(|(h, _)| *h)
+            .collect();
+        for h in hs {
+            self.ep.close(now, h);
+            if let Some(slot) = self.slots.get_mut(&h) {
+                slot.end = Some(End::Unreachable(e.kind(), e.to_string()));
+                slot.wake_all();
+            }
+        }
+    }
+
+    /// Any connection the core still has to drive.
+    fn has_live_connections(&self) -> bool {
+        self.slots.keys().any(|h| {
+            matches!(
+                self.ep.state(*h),
+                SocketState::Connecting | SocketState::Connected | SocketState::Closing
+            )
+        })
+    }
+
+    fn stop(&mut self, why: End) {
+        self.stopped = Some(why.clone());
+        for slot in self.slots.values_mut() {
+            slot.end.get_or_insert(why.clone());
+            slot.wake_all();
+        }
+        if let Some(w) = self.accept_waker.take() {
+            w.wake();
+        }
+    }
+}
+
+/// State shared by the driver and every handle.
+pub(crate) struct Shared {
+    pub(crate) state: Mutex<State>,
+    /// Wakes the driver after an application call.
+    pub(crate) notify: Notify,
+    /// Core time 0.
+    pub(crate) origin: std::time::Instant,
+    pub(crate) local_addr: SocketAddr,
+}
+
+impl Shared {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves the core as it was between calls:
+        // carrying on is sound.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The OS clock as core time: microseconds since the endpoint was created.
+    pub(crate) fn now(&self) -> Instant {
+        Instant::from_micros(self.origin.elapsed().as_micros() as u64)
+    }
+
+    fn to_std(&self, t: Instant) -> ::tokio::time::Instant {
+        (self.origin + std::time::Duration::from_micros(t.as_micros())).into()
+    }
+}
+
+/// Errors of a receive that concern one peer (ICMP reports), not the socket.
+fn transient(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::HostUnreachable
+            | io::ErrorKind::NetworkUnreachable
+            | io::ErrorKind::Interrupted
+    )
+}
+
+/// A send error that names the destination, not the socket.
+fn per_destination(e: &io::Error) -> bool {
+    transient(e)
+        || matches!(
+            e.kind(),
+            io::ErrorKind::InvalidInput
+                | io::ErrorKind::AddrNotAvailable
+                | io::ErrorKind::PermissionDenied
+        )
+        || e.raw_os_error() == Some(97) // EAFNOSUPPORT: IPv6 peer on an IPv4 socket
+}
+
+/// Datagrams laid end to end in one buffer.
+struct Batch {
+    buf: Vec<u8>,
+    items: Vec<(SocketAddr, usize, usize)>,
+    /// When each datagram was read (receive batches only).
+    times: Vec<Instant>,
+    used: usize,
+}
+
+impl Batch {
+    fn new() -> Self {
+        Batch {
+            buf: vec![0; BATCH_BYTES + MAX_DATAGRAM],
+            items: Vec::with_capacity(BATCH_COUNT),
+            times: Vec::with_capacity(BATCH_COUNT),
+            used: 0,
+        }
+    }
+    fn clear(&mut self) {
+        self.items.clear();
+        self.times.clear();
+        self.used = 0;
+    }
+    fn full(&self) -> bool {
+        self.used >= BATCH_BYTES || self.items.len() >= BATCH_COUNT
+    }
+    fn room(&mut self) -> &mut [u8] {
+        &mut self.buf[self.used..self.used + MAX_DATAGRAM]
+    }
+    fn push(&mut self, addr: SocketAddr, len: usize) {
+        self.items.push((addr, self.used, len));
+        self.used += len;
+    }
+}
+
+/// The driver task's body.
+pub(crate) async fn run(shared: Arc<Shared>, socket: UdpSocket) {
+    let why = match drive(&shared, &socket).await {
+        Ok(()) => End::Driver,
+        Err(e) => End::Socket(e.kind(), e.to_string()),
+    };
+    shared.lock().stop(why);
+}
+
+async fn drive(shared: &Shared, socket: &UdpSocket) -> io::Result<()> {
+    let mut rx = Batch::new();
+    let mut tx = Batch::new();
+    let mut gso = gso::Gso::new();
+    loop {
+        let deadline = {
+            let mut st = shared.lock();
+            if st.handles == 0 && !st.has_live_connections() {
+                return Ok(());
+            }
+            st.check_closing();
+            st.wake_at = st.ep.poll_timeout();
+            st.wake_at
+        };
+        let sleep = async {
+            match deadline {
+                Some(t) => ::tokio::time::sleep_until(shared.to_std(t)).await,
+                None => std::future::pending().await,
+            }
+        };
+        ::tokio::select! {
+            biased;
+            r = socket.readable() => r?,
+            _ = shared.notify.notified() => {}
+            _ = sleep => {}
+        }
+        // Read what is waiting, without the lock. Each datagram keeps its own
+        // arrival time: the core's packet-pair and arrival-rate estimates need it.
+        rx.clear();
+        while !rx.full() {
+            match socket.try_recv_from(rx.room()) {
+                Ok((n, from)) => {
+                    rx.push(from, n);
+                    rx.times.push(shared.now());
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if transient(&e) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        let now = {
+            let mut st = shared.lock();
+            let now = shared.now();
+            for (&(from, at, len), &t) in rx.items.iter().zip(&rx.times) {
+                st.ep.handle_datagram(t, from, &rx.buf[at..at + len]);
+                st.dispatch(true);
+            }
+            st.ep.handle_timeout(now);
+            st.dispatch(false);
+            now
+        };
+        // Send what is due, in batches, without the lock.
+        while fill(shared, now, &mut tx) {
+            let mut failed: Vec<(SocketAddr, io::Error)> = Vec::new();
+            let mut i = 0;
+            while i < tx.items.len() {
+                let (to, at, len) = tx.items[i];
+                let n = if gso.enabled {
+                    gso_run(&tx.items[i..])
+                } else {
+                    1
+                };
+                let end = tx.items[i + n - 1].1 + tx.items[i + n - 1].2;
+                let r = if n > 1 {
+                    match gso.send(socket, &tx.buf[at..end], to, len).await {
+                        Ok(()) => Ok(()),
+                        Err(e) if gso::unsupported(&e) => {
+                            // The kernel cannot segment: send one by one from now on.
+                            gso.enabled = false;
+                            continue;
+                        }
+                        Err(e) => Err(e),
+                    }
+                } else {
+                    send_one(socket, &tx.buf[at..at + len], to).await
+                };
+                match r {
+                    Ok(()) => {}
+                    Err(e) if per_destination(&e) => failed.push((to, e)),
+                    Err(e) => return Err(e),
+                }
+                i += n;
+            }
+            if !failed.is_empty() {
+                let mut st = shared.lock();
+                for (to, e) in failed {
+                    st.unreachable(now, to, &e);
+                }
+                st.dispatch(false);
+            }
+        }
+        shared.lock().check_closing();
+    }
+}
+
+async fn send_one(socket: &UdpSocket, bytes: &[u8], to: SocketAddr) -> io::Result<()> {
+    match socket.try_send_to(bytes, to) {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => socket.send_to(bytes, to).await,
+        r => r,
+    }
+    .map(|_| ())
+}
+
+/// How many datagrams from the front of `items` can go as one segmented send:
+/// same destination, laid end to end, equal sizes (the last may be shorter),
+/// at most `gso::MAX_SEGMENTS` and `gso::MAX_BYTES`.
+fn gso_run(items: &[(SocketAddr, usize, usize)]) -> usize {
+    let (to, at, len) = items[0];
+    let mut total = len;
+    let mut n = 1;
+    for &(to2, at2, len2) in &items[1..] {
+        if n >= gso::MAX_SEGMENTS
+            || to2 != to
+            || at2 != at + total
+            || len2 > len
+            || total + len2 > gso::MAX_BYTES
+        {
+            break;
+        }
+        total += len2;
+        n += 1;
+        if len2 < len {
+            break;
+        }
+    }
+    n
+}
+
+/// Takes the next batch of due datagrams from the core; false when none is due.
+fn fill(shared: &Shared, now: Instant, tx: &mut Batch) -> bool {
+    let mut st = shared.lock();
+    tx.clear();
+    while !tx.full() {
+        match st.ep.poll_transmit(now, tx.room()) {
+            Some(t) => tx.push(t.destination, t.len),
+            None => break,
+        }
+    }
+    st.dispatch(false);
+    !tx.items.is_empty()
+}
+
+/// UDP generic segmentation offload (Linux): a run of equal-sized datagrams to one
+/// destination leaves in one `sendmsg` with a `UDP_SEGMENT` control message, and the
+/// kernel cuts it into the individual datagrams. One system call instead of dozens.
+mod gso {
+    use std::io;
+    use std::io::IoSlice;
+    use std::net::SocketAddr;
+
+    use ::tokio::io::Interest;
+    use ::tokio::net::UdpSocket;
+
+    /// The kernel's limit on segments per send.
+    pub(super) const MAX_SEGMENTS: usize = 64;
+    /// A UDP payload is at most 65 507 bytes (IPv4).
+    pub(super) const MAX_BYTES: usize = 65_000;
+
+    pub(super) struct Gso {
+        pub(super) enabled: bool,
+    }
+
+    impl Gso {
+        pub(super) fn new() -> Self {
+            Gso {
+                enabled: cfg!(all(target_os = "linux", target_pointer_width = "64")),
+            }
+        }
+
+        /// Sends `bytes` to `to` as datagrams of `segment` bytes.
+        pub(super) async fn send(
+            &self,
+            socket: &UdpSocket,
+            bytes: &[u8],
+            to: SocketAddr,
+            segment: usize,
+        ) -> io::Result<()> {
+            let control = control(segment as u16);
+            let addr = socket2::SockAddr::from(to);
+            let bufs = [IoSlice::new(bytes)];
+            loop {
+                let r = socket.try_io(Interest::WRITABLE, || {
+                    let msg = socket2::MsgHdr::new()
+                        .with_addr(&addr)
+                        .with_buffers(&bufs)
+                        .with_control(&control);
+                    socket2::SockRef::from(socket).sendmsg(&msg, 0)
+                });
+                match r {
+                    Ok(_) => return Ok(()),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        socket.writable().await?;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    }
+
+    /// Errors that mean "this kernel or path cannot segment".
+    pub(super) fn unsupported(e: &io::Error) -> bool {
+        // EIO (5), EINVAL (22), ENOPROTOOPT (92), EOPNOTSUPP (95)
+        matches!(e.raw_os_error(), Some(5 | 22 | 92 | 95))
+    }
+
+    /// A `cmsghdr` for `SOL_UDP`/`UDP_SEGMENT` on 64-bit Linux: `cmsg_len` (8 bytes),
+    /// `cmsg_level` (4), `cmsg_type` (4), then the u16 segment size, padded to 8.
+    fn control(segment: u16) -> [u8; 24] {
+        const SOL_UDP: i32 = 17;
+        const UDP_SEGMENT: i32 = 103;
+        let mut c = [0u8; 24];
+        c[..8].copy_from_slice(&18u64.to_ne_bytes()); // CMSG_LEN(2)
+        c[8..12].copy_from_slice(&SOL_UDP.to_ne_bytes());
+        c[12..16].copy_from_slice(&UDP_SEGMENT.to_ne_bytes());
+        c[16..18].copy_from_slice(&segment.to_ne_bytes());
+        c
+    }
+}

@@ -1,0 +1,372 @@
+//! Interop with the reference implementation (UDT 4.11, Debian's libudt-dev):
+//! the project's own peer program `tests/peer/udt4_peer.cpp` is compiled with g++
+//! against `/usr/include/udt` and run as a child process on loopback, ephemeral
+//! ports only. Without g++ or libudt the tests say they are skipped and pass.
+#![cfg(feature = "tokio")]
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use md5::{Digest, Md5};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use udt::packet::SocketType;
+use udt::tokio::Endpoint;
+use udt::SocketOptions;
+
+/// The compiled peer, or why there is none.
+fn peer_binary() -> Result<&'static Path, &'static str> {
+    static PEER: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    PEER.get_or_init(|| {
+        if !Path::new("/usr/include/udt/udt.h").exists() {
+            return Err("libudt-dev is not installed (/usr/include/udt/udt.h missing)".into());
+        }
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peer/udt4_peer.cpp");
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("udt4_peer");
+        let status = Command::new("g++")
+            .args(["-O2", "-o"])
+            .arg(&out)
+            .arg(&src)
+            .args(["-ludt", "-lpthread"])
+            .status();
+        match status {
+            Ok(s) if s.success() => Ok(out),
+            Ok(s) => Err(format!("g++ failed to build the peer ({s})")),
+            Err(e) => Err(format!("g++ is not available ({e})")),
+        }
+    })
+    .as_ref()
+    .map(|p| p.as_path())
+    .map_err(|e| e.as_str())
+}
+
+macro_rules! peer_or_skip {
+    () => {
+        match peer_binary() {
+            Ok(p) => p,
+            Err(why) => {
+                eprintln!("skipped: {why}");
+                return;
+            }
+        }
+    };
+}
+
+/// A running reference peer; killed when dropped.
+struct Peer {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Peer {
+    fn spawn(bin: &Path, args: &[&str]) -> Peer {
+        let mut child = Command::new(bin)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the peer starts");
+        let stderr = child.stderr.take().expect("piped");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("[udt4_peer] {line}");
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Peer { child, lines }
+    }
+
+    /// Waits for a stderr line starting with `prefix`; returns the rest.
+    fn expect_line(&self, prefix: &str) -> String {
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("the peer never printed {prefix}"));
+            if let Some(rest) = line.strip_prefix(prefix) {
+                return rest.trim().to_string();
+            }
+            assert!(!line.starts_with("ERROR"), "the peer failed: {line}");
+        }
+    }
+
+    fn port(&self) -> u16 {
+        self.expect_line("PORT").parse().expect("a port number")
+    }
+
+    /// MD5 and length of everything the peer writes to stdout, read in a thread.
+    fn digest_stdout(&mut self) -> std::thread::JoinHandle<(u64, [u8; 16])> {
+        let out: ChildStdout = self.child.stdout.take().expect("piped");
+        std::thread::spawn(move || digest_reader(out))
+    }
+
+    fn wait_success(mut self) {
+        let status = wait_timeout(&mut self.child, Duration::from_secs(120));
+        assert!(status, "the peer failed or hung");
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_timeout(child: &mut Child, limit: Duration) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        if let Some(status) = child.try_wait().expect("wait works") {
+            return status.success();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+fn digest_reader(mut r: impl Read) -> (u64, [u8; 16]) {
+    let mut md5 = Md5::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut n = 0u64;
+    loop {
+        match r.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(k) => {
+                md5.update(&buf[..k]);
+                n += k as u64;
+            }
+        }
+    }
+    (n, md5.finalize().into())
+}
+
+/// The bytes `udt4_peer --gen N` and `udt-send --bytes N` send.
+fn generated(n: usize) -> Vec<u8> {
+    let mut state: u32 = 1;
+    (0..n)
+        .map(|_| {
+            state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            (state >> 16) as u8
+        })
+        .collect()
+}
+
+fn md5(data: &[u8]) -> [u8; 16] {
+    Md5::digest(data).into()
+}
+
+fn localhost(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+fn any() -> SocketAddr {
+    localhost(0)
+}
+
+fn dgram() -> SocketOptions {
+    SocketOptions {
+        socket_type: SocketType::Dgram,
+        ..SocketOptions::default()
+    }
+}
+
+const BIG: usize = 64 << 20;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn project_client_to_reference_server_stream_64mib() {
+    let bin = peer_or_skip!();
+    let mut peer = Peer::spawn(bin, &["listen", "0", "stream", "recv"]);
+    let port = peer.port();
+    let digest = peer.digest_stdout();
+    let data = generated(BIG);
+    let ep = Endpoint::bind(any()).await.unwrap();
+    let mut s = ep.connect(localhost(port)).await.unwrap().into_stream();
+    s.write_all(&data).await.unwrap();
+    s.shutdown().await.unwrap();
+    let (n, got) = tokio::task::spawn_blocking(move || digest.join().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(n, BIG as u64);
+    assert_eq!(got, md5(&data), "MD5 of what the reference received");
+    tokio::task::spawn_blocking(move || peer.wait_success())
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_client_to_project_server_stream_64mib() {
+    let bin = peer_or_skip!();
+    let ep = Endpoint::bind(any()).await.unwrap();
+    let listener = ep.listen(4).unwrap();
+    let port = ep.local_addr().port().to_string();
+    let big = BIG.to_string();
+    let peer = Peer::spawn(
+        bin,
+        &[
+            "connect",
+            "127.0.0.1",
+            &port,
+            "stream",
+            "send",
+            "--gen",
+            &big,
+        ],
+    );
+    let mut s = listener.accept().await.unwrap().into_stream();
+    let mut got = Vec::with_capacity(BIG);
+    s.read_to_end(&mut got).await.unwrap();
+    assert_eq!(got.len(), BIG);
+    assert_eq!(md5(&got), md5(&generated(BIG)), "MD5 of what we received");
+    tokio::task::spawn_blocking(move || peer.wait_success())
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn project_client_to_reference_server_messages() {
+    let bin = peer_or_skip!();
+    let mut peer = Peer::spawn(bin, &["listen", "0", "dgram", "recv", "--msg", "10000"]);
+    let port = peer.port();
+    let digest = peer.digest_stdout();
+    let data = generated(300 * 10_000 - 1234);
+    let ep = Endpoint::bind(any()).await.unwrap();
+    ep.set_options(dgram()).unwrap();
+    let mut m = ep.connect(localhost(port)).await.unwrap().into_message();
+    for chunk in data.chunks(10_000) {
+        m.send_msg(chunk, None, true).await.unwrap();
+    }
+    m.close().await.unwrap();
+    let (n, got) = tokio::task::spawn_blocking(move || digest.join().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(n, data.len() as u64);
+    assert_eq!(got, md5(&data));
+    tokio::task::spawn_blocking(move || peer.wait_success())
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_client_to_project_server_messages() {
+    let bin = peer_or_skip!();
+    let ep = Endpoint::bind(any()).await.unwrap();
+    ep.set_options(dgram()).unwrap();
+    let listener = ep.listen(4).unwrap();
+    let port = ep.local_addr().port().to_string();
+    let total = 200 * 7000 + 99;
+    let peer = Peer::spawn(
+        bin,
+        &[
+            "connect",
+            "127.0.0.1",
+            &port,
+            "dgram",
+            "send",
+            "--msg",
+            "7000",
+            "--gen",
+            &total.to_string(),
+        ],
+    );
+    let m = listener.accept().await.unwrap().into_message();
+    let mut got = Vec::new();
+    let mut count = 0;
+    while let Some(msg) = m.recv_msg().await.unwrap() {
+        assert!(msg.len() == 7000 || msg.len() == 99, "a whole message");
+        got.extend_from_slice(&msg);
+        count += 1;
+    }
+    assert_eq!(count, 201);
+    assert_eq!(md5(&got), md5(&generated(total)));
+    tokio::task::spawn_blocking(move || peer.wait_success())
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rendezvous_with_reference_sending() {
+    let bin = peer_or_skip!();
+    let ep = Endpoint::bind(any()).await.unwrap();
+    let port = ep.local_addr().port().to_string();
+    let n = 4 << 20;
+    let peer = Peer::spawn(
+        bin,
+        &[
+            "rendezvous",
+            "0",
+            "127.0.0.1",
+            &port,
+            "stream",
+            "send",
+            "--gen",
+            &n.to_string(),
+        ],
+    );
+    let their = peer.port();
+    let mut s = ep.rendezvous(localhost(their)).await.unwrap().into_stream();
+    let mut got = Vec::new();
+    s.read_to_end(&mut got).await.unwrap();
+    assert_eq!(md5(&got), md5(&generated(n)));
+    tokio::task::spawn_blocking(move || peer.wait_success())
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rendezvous_with_reference_receiving() {
+    let bin = peer_or_skip!();
+    let ep = Endpoint::bind(any()).await.unwrap();
+    let port = ep.local_addr().port().to_string();
+    let mut peer = Peer::spawn(
+        bin,
+        &["rendezvous", "0", "127.0.0.1", &port, "stream", "recv"],
+    );
+    let their = peer.port();
+    let digest = peer.digest_stdout();
+    let data = generated(4 << 20);
+    let mut s = ep.rendezvous(localhost(their)).await.unwrap().into_stream();
+    s.write_all(&data).await.unwrap();
+    s.shutdown().await.unwrap();
+    let (n, got) = tokio::task::spawn_blocking(move || digest.join().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(n, data.len() as u64);
+    assert_eq!(got, md5(&data));
+    tokio::task::spawn_blocking(move || peer.wait_success())
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn project_client_to_reference_server_ipv6() {
+    let bin = peer_or_skip!();
+    if std::net::UdpSocket::bind("[::1]:0").is_err() {
+        eprintln!("skipped: no IPv6 loopback on this machine");
+        return;
+    }
+    let mut peer = Peer::spawn(bin, &["listen", "0", "stream", "recv", "--ipv6"]);
+    let port = peer.port();
+    let digest = peer.digest_stdout();
+    let data = generated(2 << 20);
+    let ep = Endpoint::bind("[::1]:0".parse().unwrap()).await.unwrap();
+    let peer_addr = SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, port));
+    let mut s = ep.connect(peer_addr).await.unwrap().into_stream();
+    s.write_all(&data).await.unwrap();
+    s.shutdown().await.unwrap();
+    let (n, got) = tokio::task::spawn_blocking(move || digest.join().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(n, data.len() as u64);
+    assert_eq!(got, md5(&data));
+    tokio::task::spawn_blocking(move || peer.wait_success())
+        .await
+        .unwrap();
+}
