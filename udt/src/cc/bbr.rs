@@ -20,7 +20,9 @@
 //!   max(200 ms, one round), then back.
 //!
 //! Delivery-rate samples come from the ACK stream: packets acknowledged between full
-//! ACKs over the time between them (`ctx.now`), aggregated over at least 5 ms. RTT
+//! ACKs over the time between them (`ctx.now`), aggregated over at least 5 ms, and
+//! none while a reported loss is being repaired (the cumulative ACK stalls at the
+//! hole, then jumps over everything received meanwhile). RTT
 //! samples are the connection's smoothed RTT — the context carries no per-ACK RTT, so
 //! RTprop is the minimum of a smoothed value. Loss reports are otherwise ignored, as
 //! in BBR v1; a timeout drops the window to 4 packets, from which it grows back by
@@ -87,6 +89,8 @@ pub struct Bbr {
     probe_rtt_done: Option<Instant>,
     probe_rtt_round_done: bool,
     prior_cwnd: f64,
+    /// The largest sequence number reported lost and not yet repaired.
+    hole: Option<SeqNumber>,
 }
 
 impl Bbr {
@@ -300,7 +304,17 @@ impl CongestionControl for Bbr {
         }
         let round_start = self.rounds.on_ack(ctx, ack);
         let in_flight = self.acks.in_flight(ctx);
-        self.update_bw(ctx, acked);
+        match self.hole {
+            Some(hole) => {
+                // Repairing a loss: the ACK is stalled or jumps over the packets
+                // received meanwhile, which says nothing about the delivery rate.
+                if hole < ack {
+                    self.hole = None;
+                }
+                self.rate.restart(ctx.now);
+            }
+            None => self.update_bw(ctx, acked),
+        }
         self.update_cycle(ctx, in_flight);
         if round_start {
             self.check_full_pipe();
@@ -318,12 +332,19 @@ impl CongestionControl for Bbr {
         self.set_cwnd(ctl, acked);
     }
 
-    fn on_loss(&mut self, _ctx: &CcContext, _ctl: &mut CcControl, _losses: LossList<'_>) {
+    fn on_loss(&mut self, _ctx: &CcContext, _ctl: &mut CcControl, losses: LossList<'_>) {
         self.loss_in_cycle = true;
+        for (_, last) in losses.ranges() {
+            if self.hole.is_none_or(|h| h < last) {
+                self.hole = Some(last);
+            }
+        }
     }
 
-    fn on_timeout(&mut self, _ctx: &CcContext, ctl: &mut CcControl) {
+    fn on_timeout(&mut self, ctx: &CcContext, ctl: &mut CcControl) {
         ctl.cwnd = MIN_CWND;
+        // Everything outstanding may be resent.
+        self.hole = Some(ctx.snd_curr_seq);
     }
 }
 

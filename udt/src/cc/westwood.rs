@@ -14,7 +14,8 @@
 //! and single-ACK samples are dominated by burstiness. They are filtered with the
 //! 2001 paper's discretised low-pass filter, BWE := 19/21·BWE + 1/21·(s + s_prev)
 //! (also UDT4's `CWestwood`). RTT_min is the smallest smoothed RTT the connection
-//! reported (the context has no per-ACK RTT sample).
+//! reported (the context has no per-ACK RTT sample). No samples are taken while a
+//! loss is repaired: the cumulative ACK stalls at the hole and then jumps.
 
 use super::window::{DeliveryRate, LossBased, WindowRule};
 use super::CcContext;
@@ -39,9 +40,14 @@ impl WestwoodRule {
 }
 
 impl WindowRule for WestwoodRule {
-    fn on_ack(&mut self, ctx: &CcContext, acked: u32) {
+    fn on_ack(&mut self, ctx: &CcContext, acked: u32, recovering: bool) {
         if ctx.rtt_us > 0 && (self.rtt_min_us == 0 || ctx.rtt_us < self.rtt_min_us) {
             self.rtt_min_us = ctx.rtt_us;
+        }
+        if recovering {
+            // The cumulative ACK is stalled at a hole, then jumps: no sample.
+            self.rate.restart(ctx.now);
+            return;
         }
         let interval = Duration::from_micros(u64::from(ctx.rtt_us)).max(Duration::SYN);
         if let Some(sample) = self.rate.sample(ctx.now, acked, interval) {

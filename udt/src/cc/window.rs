@@ -178,14 +178,24 @@ impl DeliveryRate {
         self.acked = 0;
         Some(rate)
     }
+
+    /// Drops what was counted and starts a new interval at `now`. While a loss is
+    /// being repaired the cumulative ACK stalls at the hole and then jumps over
+    /// everything received meanwhile; counting that jump would report a rate far
+    /// above what the path delivered.
+    pub(super) fn restart(&mut self, now: Instant) {
+        self.start = Some(now);
+        self.acked = 0;
+    }
 }
 
 /// The part of a loss-based TCP variant that differs from Reno: how the window
 /// grows in congestion avoidance and where it goes on a congestion event.
 pub trait WindowRule: Send + core::fmt::Debug + Default {
     /// Sees every full ACK that acknowledges `acked` new packets, before any window
-    /// change (for estimators such as Westwood's).
-    fn on_ack(&mut self, _ctx: &CcContext, _acked: u32) {}
+    /// change (for estimators such as Westwood's). `recovering` is set while a loss
+    /// is being repaired, including for the ACK that ends the repair.
+    fn on_ack(&mut self, _ctx: &CcContext, _acked: u32, _recovering: bool) {}
     /// Congestion avoidance: the window after `acked` more packets were
     /// acknowledged at window `cwnd`.
     fn increase(&mut self, ctx: &CcContext, cwnd: f64, acked: f64) -> f64;
@@ -242,10 +252,10 @@ impl<R: WindowRule> CongestionControl for LossBased<R> {
         if n == 0 {
             return;
         }
-        self.rule.on_ack(ctx, n);
         // The window holds during recovery, including the ACK that ends it (RFC
         // 6582's "full acknowledgment" deflates to ssthresh, where cwnd already is).
         let recovering = self.recovery.active();
+        self.rule.on_ack(ctx, n, recovering);
         self.recovery.on_ack(ack);
         if recovering {
             return;
