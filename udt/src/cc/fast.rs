@@ -14,7 +14,7 @@
 //! the smallest smoothed RTT seen and RTT the current smoothed one (the context has
 //! no per-packet RTT samples).
 
-use super::window::{capped, init_window, AckTracker, Recovery, Rounds, MIN_CWND};
+use super::window::{capped, init_window, AckTracker, MinRtt, Recovery, Rounds, MIN_CWND};
 use super::{CcContext, CcControl, CongestionControl};
 use crate::packet::LossList;
 use crate::seq::SeqNumber;
@@ -31,7 +31,7 @@ pub struct Fast {
     acks: AckTracker,
     recovery: Recovery,
     rounds: Rounds,
-    base_rtt_us: u32,
+    base_rtt: MinRtt,
     /// This round's target window and the step per packet acknowledged towards it.
     target: f64,
     step: f64,
@@ -51,7 +51,7 @@ impl Fast {
             acks: AckTracker::default(),
             recovery: Recovery::default(),
             rounds: Rounds::default(),
-            base_rtt_us: 0,
+            base_rtt: MinRtt::default(),
             target: MIN_CWND,
             step: 0.0,
         }
@@ -59,7 +59,7 @@ impl Fast {
 
     /// The periodic update's target window.
     fn target(&self, ctx: &CcContext, w: f64) -> f64 {
-        let ratio = f64::from(self.base_rtt_us) / f64::from(ctx.rtt_us.max(1));
+        let ratio = f64::from(self.base_rtt.get(ctx)) / f64::from(ctx.rtt_us.max(1));
         (2.0 * w).min((1.0 - GAMMA) * w + GAMMA * (ratio * w + self.alpha))
     }
 }
@@ -70,7 +70,7 @@ impl CongestionControl for Fast {
             acks: AckTracker::new(ctx),
             recovery: Recovery::new(ctx),
             rounds: Rounds::new(ctx),
-            base_rtt_us: ctx.rtt_us,
+            base_rtt: MinRtt::default(),
             ..Fast::new(self.alpha)
         };
         init_window(ctl, MIN_CWND);
@@ -81,9 +81,7 @@ impl CongestionControl for Fast {
         if n == 0 {
             return;
         }
-        if ctx.rtt_us > 0 {
-            self.base_rtt_us = self.base_rtt_us.min(ctx.rtt_us);
-        }
+        self.base_rtt.on_ack(ctx);
         let recovering = self.recovery.active();
         self.recovery.on_ack(ack);
         let new_round = self.rounds.on_ack(ctx, ack);
@@ -149,6 +147,7 @@ mod tests {
     #[test]
     fn settles_where_alpha_packets_are_queued() {
         let mut h = Harness::new(Fast::new(50.0));
+        h.settle_rtt();
         rounds(&mut h, 8);
         let w = h.ctl.cwnd;
         // RTT such that w·(1 − BaseRTT/RTT) = α: the update keeps w.
@@ -159,7 +158,7 @@ mod tests {
         h.ctx.rtt_us = 200_000;
         h.ack_round(1);
         assert!(h.ctl.cwnd < w - 5.0, "{}", h.ctl.cwnd);
-        rounds(&mut h, 20);
+        rounds(&mut h, 30);
         assert!((h.ctl.cwnd - 100.0).abs() < 0.5, "{}", h.ctl.cwnd);
     }
 

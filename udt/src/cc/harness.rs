@@ -54,6 +54,14 @@ impl<C: CongestionControl> Harness<C> {
         }
     }
 
+    /// 64 ACKs of one packet 1 ms apart: enough for algorithms that take a minimum
+    /// RTT to start trusting the smoothed one.
+    pub fn settle_rtt(&mut self) {
+        for _ in 0..64 {
+            self.ack_after(Duration::from_millis(1), 1);
+        }
+    }
+
     pub fn advance(&mut self, d: Duration) {
         self.ctx.now = Instant::from_micros(self.ctx.now.as_micros() + d.as_micros());
     }

@@ -14,7 +14,7 @@
 //! current smoothed one: the context has no per-packet RTT samples.
 
 use super::window::{
-    capped, init_window, AckTracker, Recovery, Rounds, INITIAL_SSTHRESH, MIN_CWND,
+    capped, init_window, AckTracker, MinRtt, Recovery, Rounds, INITIAL_SSTHRESH, MIN_CWND,
 };
 use super::{CcContext, CcControl, CongestionControl};
 use crate::packet::LossList;
@@ -31,14 +31,14 @@ pub struct Vegas {
     recovery: Recovery,
     rounds: Rounds,
     ssthresh: f64,
-    base_rtt_us: u32,
+    base_rtt: MinRtt,
 }
 
 impl Vegas {
     /// Packets queued in the network by the estimate (expected − actual) · BaseRTT.
     fn diff(&self, ctx: &CcContext, cwnd: f64) -> f64 {
         let rtt = f64::from(ctx.rtt_us.max(1));
-        cwnd * (rtt - f64::from(self.base_rtt_us)).max(0.0) / rtt
+        cwnd * (rtt - f64::from(self.base_rtt.get(ctx))).max(0.0) / rtt
     }
 }
 
@@ -49,7 +49,7 @@ impl CongestionControl for Vegas {
             recovery: Recovery::new(ctx),
             rounds: Rounds::new(ctx),
             ssthresh: INITIAL_SSTHRESH,
-            base_rtt_us: ctx.rtt_us,
+            base_rtt: MinRtt::default(),
         };
         init_window(ctl, MIN_CWND);
     }
@@ -59,9 +59,7 @@ impl CongestionControl for Vegas {
         if n == 0 {
             return;
         }
-        if ctx.rtt_us > 0 {
-            self.base_rtt_us = self.base_rtt_us.min(ctx.rtt_us);
-        }
+        self.base_rtt.on_ack(ctx);
         let recovering = self.recovery.active();
         self.recovery.on_ack(ack);
         let new_round = self.rounds.on_ack(ctx, ack);
@@ -74,7 +72,8 @@ impl CongestionControl for Vegas {
         if cwnd < self.ssthresh {
             if new_round && diff > GAMMA {
                 // Leave slow start at the expected window plus one.
-                let expected = cwnd * f64::from(self.base_rtt_us) / f64::from(ctx.rtt_us.max(1));
+                let expected =
+                    cwnd * f64::from(self.base_rtt.get(ctx)) / f64::from(ctx.rtt_us.max(1));
                 cwnd = cwnd.min(expected + 1.0);
                 self.ssthresh = cwnd;
             } else if self.rounds.count().is_multiple_of(2) {
@@ -110,16 +109,18 @@ mod tests {
     use super::*;
     use crate::time::Duration;
 
-    /// Slow start without queueing to 128, a loss (×¾ = 96), recovery.
+    /// Slow start without queueing past 128, a loss (×¾), recovery.
     fn avoiding() -> Harness<Vegas> {
         let mut h = Harness::new(Vegas::default());
+        h.settle_rtt();
         while h.ctl.cwnd < 128.0 {
             h.ack_round(1);
         }
-        assert_eq!(h.ctl.cwnd, 128.0);
+        let w = h.ctl.cwnd;
         h.nak_newest();
-        assert_eq!(h.ctl.cwnd, 96.0);
-        h.ack_after(Duration::from_millis(100), 128);
+        assert_eq!(h.ctl.cwnd, w * 0.75);
+        h.ack_after(Duration::from_millis(100), w as u32);
+        assert_eq!(h.ctl.cwnd, w * 0.75);
         h
     }
 
@@ -143,32 +144,35 @@ mod tests {
     #[test]
     fn slow_start_ends_when_packets_queue() {
         let mut h = Harness::new(Vegas::default());
+        h.settle_rtt();
         while h.ctl.cwnd < 64.0 {
             h.ack_round(1);
         }
-        h.ctx.rtt_us = rtt_for(h.ctl.cwnd, 8.0);
+        let w = h.ctl.cwnd;
+        h.ctx.rtt_us = rtt_for(w, 8.0);
         h.ack_round(1);
-        // Expected window 64 − 8 = 56, plus one.
-        assert!((h.ctl.cwnd - 57.0).abs() < 0.01, "{}", h.ctl.cwnd);
+        // The expected window, w − 8, plus one.
+        assert!((h.ctl.cwnd - (w - 7.0)).abs() < 0.01, "{w} {}", h.ctl.cwnd);
     }
 
     #[test]
     fn holds_between_alpha_and_beta_and_moves_by_one_outside() {
         let mut h = avoiding();
-        h.ctx.rtt_us = rtt_for(96.0, 3.0);
+        let w = h.ctl.cwnd;
+        h.ctx.rtt_us = rtt_for(w, 3.0);
         for _ in 0..5 {
             h.ack_round(1);
         }
-        assert_eq!(h.ctl.cwnd, 96.0);
+        assert_eq!(h.ctl.cwnd, w);
         h.ctx.rtt_us = 100_000;
         for _ in 0..3 {
             h.ack_round(1);
         }
-        assert_eq!(h.ctl.cwnd, 99.0);
-        h.ctx.rtt_us = rtt_for(99.0, 10.0);
+        assert_eq!(h.ctl.cwnd, w + 3.0);
+        h.ctx.rtt_us = rtt_for(w + 3.0, 10.0);
         h.ack_round(1);
         h.ack_round(1);
-        assert_eq!(h.ctl.cwnd, 97.0);
+        assert_eq!(h.ctl.cwnd, w + 1.0);
     }
 
     #[test]

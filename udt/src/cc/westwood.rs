@@ -8,16 +8,17 @@
 //! ssthresh) on a loss report, cwnd := 2 on a timeout. Otherwise it is Reno.
 //!
 //! Samples are packets acknowledged between full ACKs over the time between them,
-//! aggregated over at least one RTT as Westwood+ does (L. A. Grieco, S. Mascolo,
-//! "Performance evaluation and comparison of Westwood+, New Reno, and Vegas TCP
-//! congestion control", ACM CCR 34(2), 2004), because UDT ACKs every other packet
-//! and single-ACK samples are dominated by burstiness. They are filtered with the
+//! aggregated over at least a quarter of an RTT (and 10 ms) — in the spirit of
+//! Westwood+ (L. A. Grieco, S. Mascolo, "Performance evaluation and comparison of
+//! Westwood+, New Reno, and Vegas TCP congestion control", ACM CCR 34(2), 2004),
+//! which samples once per RTT — because UDT ACKs every other packet and single-ACK
+//! samples are dominated by burstiness. They are filtered with the
 //! 2001 paper's discretised low-pass filter, BWE := 19/21·BWE + 1/21·(s + s_prev)
 //! (also UDT4's `CWestwood`). RTT_min is the smallest smoothed RTT the connection
-//! reported (the context has no per-ACK RTT sample). No samples are taken while a
+//! reported once the estimate has settled (the context has no per-ACK RTT sample). No samples are taken while a
 //! loss is repaired: the cumulative ACK stalls at the hole and then jumps.
 
-use super::window::{DeliveryRate, LossBased, WindowRule};
+use super::window::{DeliveryRate, LossBased, MinRtt, WindowRule};
 use super::CcContext;
 use crate::time::Duration;
 
@@ -28,8 +29,7 @@ pub struct WestwoodRule {
     /// Bandwidth estimate, packets/s.
     bwe: f64,
     prev_sample: f64,
-    /// Smallest RTT seen, µs (0 before any).
-    rtt_min_us: u32,
+    rtt_min: MinRtt,
 }
 
 impl WestwoodRule {
@@ -41,15 +41,13 @@ impl WestwoodRule {
 
 impl WindowRule for WestwoodRule {
     fn on_ack(&mut self, ctx: &CcContext, acked: u32, recovering: bool) {
-        if ctx.rtt_us > 0 && (self.rtt_min_us == 0 || ctx.rtt_us < self.rtt_min_us) {
-            self.rtt_min_us = ctx.rtt_us;
-        }
+        self.rtt_min.on_ack(ctx);
         if recovering {
             // The cumulative ACK is stalled at a hole, then jumps: no sample.
             self.rate.restart(ctx.now);
             return;
         }
-        let interval = Duration::from_micros(u64::from(ctx.rtt_us)).max(Duration::SYN);
+        let interval = Duration::from_micros(u64::from(ctx.rtt_us / 4)).max(Duration::SYN);
         if let Some(sample) = self.rate.sample(ctx.now, acked, interval) {
             self.bwe = if self.bwe == 0.0 {
                 sample
@@ -64,11 +62,11 @@ impl WindowRule for WestwoodRule {
         cwnd + acked / cwnd
     }
 
-    fn on_congestion(&mut self, _ctx: &CcContext, cwnd: f64) -> f64 {
-        if self.bwe == 0.0 || self.rtt_min_us == 0 {
+    fn on_congestion(&mut self, ctx: &CcContext, cwnd: f64) -> f64 {
+        if self.bwe == 0.0 {
             return cwnd / 2.0; // no estimate yet: Reno
         }
-        self.bwe * f64::from(self.rtt_min_us) / 1e6
+        self.bwe * f64::from(self.rtt_min.get(ctx)) / 1e6
     }
 }
 

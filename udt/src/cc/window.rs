@@ -114,6 +114,42 @@ impl Recovery {
     }
 }
 
+/// Full ACKs to let pass before the smoothed RTT counts towards a minimum: the
+/// connection's estimate starts from UDT's 100 ms default, not a measurement, and is
+/// smoothed twice (the receiver's EWMA of ACK2 samples, then the sender's EWMA of
+/// what the receiver reports); after 64 updates the default's weight is negligible.
+const RTT_SETTLE_ACKS: u32 = 64;
+
+/// The smallest RTT seen ("BaseRTT", "RTT_min") from the smoothed RTT in the
+/// context — which has no per-ACK sample — ignoring the first ACKs while the
+/// estimate still leans on the 100 ms default.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct MinRtt {
+    acks: u32,
+    min_us: u32,
+}
+
+impl MinRtt {
+    pub(super) fn on_ack(&mut self, ctx: &CcContext) {
+        if self.acks < RTT_SETTLE_ACKS {
+            self.acks += 1;
+            return;
+        }
+        if ctx.rtt_us > 0 && (self.min_us == 0 || ctx.rtt_us < self.min_us) {
+            self.min_us = ctx.rtt_us;
+        }
+    }
+
+    /// The minimum, µs; the current smoothed RTT until there is one.
+    pub(super) fn get(&self, ctx: &CcContext) -> u32 {
+        if self.min_us == 0 {
+            ctx.rtt_us.max(1)
+        } else {
+            self.min_us
+        }
+    }
+}
+
 /// Round trips counted on the ACK stream: a round ends when the ACK passes the
 /// largest sequence number sent when the round began (BBR's "packet-timed round").
 #[derive(Clone, Copy, Debug, Default)]
