@@ -53,7 +53,13 @@ pub fn evaluate(s: &Scenario, sum: &Summary) -> Vec<CheckResult> {
                     format!("{:?} over the whole run", sum.jain_fairness),
                 ),
             };
-            check(&mut out, i, format!("fairness_at_least {min}"), passed, observed);
+            check(
+                &mut out,
+                i,
+                format!("fairness_at_least {min}"),
+                passed,
+                observed,
+            );
         }
         let Some(name) = &e.flow else { continue };
         let f = sum

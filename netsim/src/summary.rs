@@ -2,10 +2,10 @@
 //! utilisation, losses, messages), Jain's fairness index, link, NAT and node counters.
 
 use crate::link::LinkCounters;
-use reports::stats::jain;
 use crate::nat::NatCounters;
 use crate::net::{NetCounters, NodeKind};
 use crate::world::World;
+use reports::stats::jain;
 use std::net::IpAddr;
 
 /// Message workload results.
@@ -126,11 +126,19 @@ pub fn fairness_phases(w: &World) -> Vec<FairnessPhase> {
         .map(|f| {
             let spec = f.spec();
             let from = f.started_at.unwrap_or(spec.start.0);
-            let to = f.completed_at.or(spec.stop.map(|d| d.0)).unwrap_or(end).min(end);
+            let to = f
+                .completed_at
+                .or(spec.stop.map(|d| d.0))
+                .unwrap_or(end)
+                .min(end);
             (from, to)
         })
         .collect();
-    let mut cuts: Vec<u64> = active.iter().flat_map(|&(a, b)| [a, b]).chain([0, end]).collect();
+    let mut cuts: Vec<u64> = active
+        .iter()
+        .flat_map(|&(a, b)| [a, b])
+        .chain([0, end])
+        .collect();
     cuts.sort_unstable();
     cuts.dedup();
     let mut phases = vec![];
@@ -160,7 +168,10 @@ pub fn fairness_phases(w: &World) -> Vec<FairnessPhase> {
         phases.push(FairnessPhase {
             start_s: a as f64 / 1e9,
             end_s: b as f64 / 1e9,
-            flows: members.iter().map(|&i| w.flows[i].spec().name.clone()).collect(),
+            flows: members
+                .iter()
+                .map(|&i| w.flows[i].spec().name.clone())
+                .collect(),
             jain: jain(&means),
         });
     }

@@ -25,6 +25,9 @@ pub struct SocketOptions {
     pub max_bandwidth: Option<u64>,
     /// Congestion control, by name (see [`crate::cc::by_name`]).
     pub congestion: String,
+    /// A congestion control of the application's own, built per connection; takes
+    /// precedence over `congestion` when set (see [`crate::cc::from_options`]).
+    pub cc_factory: Option<crate::cc::CcFactory>,
 }
 
 impl Default for SocketOptions {
@@ -38,6 +41,7 @@ impl Default for SocketOptions {
             linger: Duration::from_secs(180),
             max_bandwidth: None,
             congestion: "udt".into(),
+            cc_factory: None,
         }
     }
 }
@@ -51,7 +55,7 @@ impl SocketOptions {
             && self.send_buffer >= 1
             && self.recv_buffer >= 1
             && matches!(self.socket_type, SocketType::Stream | SocketType::Dgram)
-            && crate::cc::by_name(&self.congestion).is_some();
+            && crate::cc::from_options(self).is_some();
         if ok {
             Ok(())
         } else {

@@ -198,7 +198,7 @@ impl Connection {
         state: SocketState,
         now: Instant,
     ) -> Self {
-        let cc = crate::cc::by_name(&opts.congestion)
+        let cc = crate::cc::from_options(&opts)
             .or_else(|| crate::cc::by_name("udt"))
             .expect("the native congestion control always exists");
         let ext = EXT_ORIGIN + u64::from(isn.value());
