@@ -124,14 +124,13 @@ pub fn fairness_phases(w: &World) -> Vec<FairnessPhase> {
         .flows
         .iter()
         .map(|f| {
-            let spec = f.spec();
-            let from = f.started_at.unwrap_or(spec.start.0);
-            let to = f
-                .completed_at
-                .or(spec.stop.map(|d| d.0))
-                .unwrap_or(end)
-                .min(end);
-            (from, to)
+            // From the handshake to completion, stop or the end; a flow that
+            // never connected takes part in no phase.
+            let Some(from) = f.connected_at else {
+                return (end, end);
+            };
+            let stop = f.completed_at.or(f.spec().stop.map(|d| d.0));
+            (from, stop.unwrap_or(end).clamp(from, end))
         })
         .collect();
     let mut cuts: Vec<u64> = active
@@ -145,7 +144,7 @@ pub fn fairness_phases(w: &World) -> Vec<FairnessPhase> {
     for span in cuts.windows(2) {
         let (a, b) = (span[0], span[1]);
         let members: Vec<usize> = (0..active.len())
-            .filter(|&i| active[i].0 <= a && active[i].1 >= b)
+            .filter(|&i| active[i].0 < active[i].1 && active[i].0 <= a && active[i].1 >= b)
             .collect();
         if members.len() < 2 {
             continue;
