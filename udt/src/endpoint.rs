@@ -303,15 +303,7 @@ impl Endpoint {
         }
         let listener = self.listener.as_mut().expect("checked by the caller");
         if hs.version != 4 || hs.socket_type != listener.opts.socket_type {
-            self.stats.rejected += 1;
-            self.reply_stateless(
-                from,
-                hs.socket_id,
-                Handshake {
-                    req_type: ReqType::Rejected,
-                    ..*hs
-                },
-            );
+            self.reject(from, hs);
             return;
         }
         let key = (from, hs.socket_id, hs.isn);
@@ -328,15 +320,7 @@ impl Endpoint {
             }
         }
         if listener.queue.len() >= listener.backlog {
-            self.stats.rejected += 1;
-            self.reply_stateless(
-                from,
-                hs.socket_id,
-                Handshake {
-                    req_type: ReqType::Rejected,
-                    ..*hs
-                },
-            );
+            self.reject(from, hs);
             return;
         }
         let opts = listener.opts.clone();
@@ -348,6 +332,16 @@ impl Endpoint {
         listener.queue.push_back(h);
         self.reply_stateless(from, hs.socket_id, response);
         self.events.push_back((h, Event::Accepted));
+    }
+
+    /// Answers a request with the same handshake marked 1002 (rejected).
+    fn reject(&mut self, to: SocketAddr, hs: &Handshake) {
+        self.stats.rejected += 1;
+        let rejection = Handshake {
+            req_type: ReqType::Rejected,
+            ..*hs
+        };
+        self.reply_stateless(to, hs.socket_id, rejection);
     }
 
     /// First four bytes of MD5(secret ‖ "host:port:minute"), as UDT4 reads them
