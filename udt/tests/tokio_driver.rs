@@ -298,3 +298,49 @@ async fn socket_type_mismatch_is_rejected() {
     );
     assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused);
 }
+
+/// A thousand connections on one endpoint over loopback, each moving a little data
+/// both ways in parallel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_connections_on_one_endpoint() {
+    const N: usize = 1000;
+    let server = Endpoint::bind(any(false)).await.unwrap();
+    let listener = server.listen(N).unwrap();
+    let client = Endpoint::bind(any(false)).await.unwrap();
+    let to = server.local_addr();
+    let echo = tokio::spawn(async move {
+        let mut tasks = Vec::new();
+        for _ in 0..N {
+            let mut s = listener.accept().await.unwrap().into_stream();
+            tasks.push(tokio::spawn(async move {
+                let mut buf = [0u8; 8];
+                s.read_exact(&mut buf).await.unwrap();
+                s.write_all(&buf).await.unwrap();
+                s.shutdown().await.unwrap();
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    let mut tasks = Vec::new();
+    for i in 0..N as u64 {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut s = client.connect(to).await.unwrap().into_stream();
+            s.write_all(&i.to_be_bytes()).await.unwrap();
+            let mut back = [0u8; 8];
+            s.read_exact(&mut back).await.unwrap();
+            assert_eq!(u64::from_be_bytes(back), i);
+        }));
+    }
+    let all = async {
+        for t in tasks {
+            t.await.unwrap();
+        }
+        echo.await.unwrap();
+    };
+    tokio::time::timeout(Duration::from_secs(120), all)
+        .await
+        .expect("1000 connections within 2 minutes");
+}
