@@ -19,8 +19,10 @@
 //! by the same code as the simulator's.
 //!
 //! Not supported (refused before anything runs, naming the feature): NAT boxes.
-//! Timing: the relay's timers have tokio's 1 ms granularity, so a packet may be handed on up
-//! to about 1 ms after the model's delivery time; rates stay exact on average.
+//! Timing: the relay waits on tokio's millisecond timer (waking on arrivals) when the next
+//! delivery is more than 2 ms away, and sleeps its thread in precise steps of at most 0.2 ms
+//! (polling the socket) closer to it: a receiver estimates the link capacity from the spacing
+//! of packet pairs, which millisecond batches would destroy.
 
 mod flows;
 mod relay;
