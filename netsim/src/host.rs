@@ -38,7 +38,8 @@ impl UdtHost {
     }
 }
 
-fn options(o: &ConnOptions) -> SocketOptions {
+/// The `udt::SocketOptions` of a flow's scenario options (also used by the udp backend).
+pub fn options(o: &ConnOptions) -> SocketOptions {
     let mut s = SocketOptions {
         socket_type: match o.mode {
             Mode::Stream => SocketType::Stream,
@@ -163,18 +164,22 @@ impl Transport for UdtHost {
         self.ep.close(at(now), ConnectionHandle(c))
     }
     fn stats(&mut self, c: Conn) -> Option<ConnStats> {
-        let s = self.ep.stats(ConnectionHandle(c))?;
-        Some(ConnStats {
-            pkt_sent_total: s.pkt_sent_total,
-            pkt_retrans_total: s.pkt_retrans_total,
-            pkt_snd_loss_total: s.pkt_snd_loss_total,
-            pkt_rcv_loss_total: s.pkt_rcv_loss_total,
-            bytes_sent_total: s.bytes_sent_total,
-            bytes_recv_total: s.bytes_recv_total,
-            rtt_us: s.rtt_us as f64,
-            cwnd: s.cwnd,
-            flow_window: s.flow_window as f64,
-            send_period_us: s.send_period_us,
-        })
+        self.ep.stats(ConnectionHandle(c)).map(|s| conn_stats(&s))
+    }
+}
+
+/// The counters the metrics need, from UDT's statistics.
+pub fn conn_stats(s: &udt::Stats) -> ConnStats {
+    ConnStats {
+        pkt_sent_total: s.pkt_sent_total,
+        pkt_retrans_total: s.pkt_retrans_total,
+        pkt_snd_loss_total: s.pkt_snd_loss_total,
+        pkt_rcv_loss_total: s.pkt_rcv_loss_total,
+        bytes_sent_total: s.bytes_sent_total,
+        bytes_recv_total: s.bytes_recv_total,
+        rtt_us: s.rtt_us as f64,
+        cwnd: s.cwnd,
+        flow_window: s.flow_window as f64,
+        send_period_us: s.send_period_us,
     }
 }

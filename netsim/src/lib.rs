@@ -23,4 +23,5 @@ pub mod scenario;
 pub mod sim;
 pub mod summary;
 pub mod transport;
+pub mod udp;
 pub mod world;

@@ -68,6 +68,20 @@ struct Args {
     /// Write the report without the PNG/SVG plots.
     #[arg(long)]
     no_plots: bool,
+    /// Where the scenario runs: `sim` (the deterministic simulator) or `udp` (real UDP
+    /// sockets on loopback through an in-process relay that applies the links, in real time).
+    #[arg(long, value_enum, default_value_t = Backend::Sim)]
+    backend: Backend,
+}
+
+/// Where a scenario runs.
+#[derive(clap::ValueEnum, Clone, Copy, Default, PartialEq, Eq)]
+enum Backend {
+    /// The deterministic discrete-event simulator.
+    #[default]
+    Sim,
+    /// Real UDP sockets on loopback, impaired by an in-process relay, in real time.
+    Udp,
 }
 
 /// The command line as a shell would take it back.
@@ -125,6 +139,10 @@ fn main() -> ExitCode {
         eprintln!("netsim: no scenario given; usage: netsim [run|check] SCENARIO.yaml... | netsim compare RUN_DIR... --out DIR");
         return ExitCode::from(2);
     }
+    if args.backend == Backend::Udp && args.check_determinism {
+        eprintln!("netsim: --check-determinism needs the simulator; udp runs are real time and not repeatable");
+        return ExitCode::from(2);
+    }
     let mut failed = false;
     for path in &args.scenarios {
         let mut opts = RunOptions {
@@ -140,7 +158,11 @@ fn main() -> ExitCode {
                 opts.out = Some(o.join(path.file_stem().unwrap_or_default()));
             }
         }
-        let outcome = match run_file(path, &opts) {
+        let result = match args.backend {
+            Backend::Sim => run_file(path, &opts),
+            Backend::Udp => netsim::udp::run_file(path, &opts),
+        };
+        let outcome = match result {
             Ok(o) => o,
             Err(e) => {
                 eprintln!("netsim: {e}");

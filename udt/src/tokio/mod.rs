@@ -399,6 +399,16 @@ impl Connection {
         self.inner.0.lock().ep.stats(self.h)
     }
 
+    /// A handle that reads this connection's statistics from another task or
+    /// thread (a sampler) while the connection is busy reading or writing. It does
+    /// not keep the endpoint running.
+    pub fn stats_handle(&self) -> StatsHandle {
+        StatsHandle {
+            shared: self.inner.0.clone(),
+            h: self.h,
+        }
+    }
+
     fn shared(&self) -> &Shared {
         &self.inner.0
     }
@@ -443,6 +453,29 @@ impl Connection {
             return Some(end.error(self.peer, None));
         }
         st.stopped.as_ref().map(|e| e.error(self.peer, None))
+    }
+}
+
+/// Reads one connection's statistics from anywhere; see
+/// [`Connection::stats_handle`].
+#[derive(Clone)]
+pub struct StatsHandle {
+    shared: Arc<Shared>,
+    h: ConnectionHandle,
+}
+
+impl std::fmt::Debug for StatsHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StatsHandle")
+            .field("handle", &self.h)
+            .finish()
+    }
+}
+
+impl StatsHandle {
+    /// The connection's statistics now; `None` once the connection is gone.
+    pub fn stats(&self) -> Option<Stats> {
+        self.shared.lock().ep.stats(self.h)
     }
 }
 
