@@ -22,5 +22,6 @@ pub mod run;
 pub mod scenario;
 pub mod sim;
 pub mod summary;
+pub mod sweep;
 pub mod transport;
 pub mod world;
