@@ -44,7 +44,7 @@ pub fn table(runs: &[GridRun]) -> (Vec<String>, Vec<Vec<String>>) {
     head.extend(
         [
             "flow",
-            "cc",
+            "flow cc",
             "goodput (Mbit/s)",
             "share",
             "utilisation",
@@ -115,7 +115,7 @@ pub fn runs_csv(runs: &[GridRun]) -> String {
     head.extend(
         [
             "flow",
-            "cc",
+            "flow_cc",
             "goodput_mbps",
             "utilisation",
             "rtt_p95_ms",
