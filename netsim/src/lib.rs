@@ -22,6 +22,7 @@ pub mod run;
 pub mod scenario;
 pub mod sim;
 pub mod summary;
+pub mod sweep;
 pub mod transport;
 pub mod udp;
 pub mod world;

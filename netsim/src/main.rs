@@ -31,6 +31,24 @@ enum Cmd {
     /// Build a comparison report (overlaid goodput, throughput vs. p95 delay, summary table)
     /// from the output folders of several runs.
     Compare(CompareArgs),
+    /// Join the output folders of sweep shards (`--shard I/N`) into one report.
+    Merge(MergeArgs),
+}
+
+#[derive(clap::Args, Clone)]
+struct MergeArgs {
+    /// Shard output folders (each with grid.json).
+    #[arg(required = true)]
+    dirs: Vec<PathBuf>,
+    /// Where the merged runs and report go.
+    #[arg(long)]
+    out: PathBuf,
+    /// Skip the PNG/SVG plots.
+    #[arg(long)]
+    no_plots: bool,
+    /// Merge even when runs are missing.
+    #[arg(long)]
+    partial: bool,
 }
 
 #[derive(clap::Args, Clone)]
@@ -72,6 +90,12 @@ struct Args {
     /// sockets on loopback through an in-process relay that applies the links, in real time).
     #[arg(long, value_enum, default_value_t = Backend::Sim)]
     backend: Backend,
+    /// Parallel runs of a comparison or sweep (default: the number of cores).
+    #[arg(long, short = 'j')]
+    jobs: Option<usize>,
+    /// Run only shard I of N of a comparison or sweep (runs with index ≡ I−1 mod N).
+    #[arg(long, value_parser = netsim::sweep::parse_shard)]
+    shard: Option<(usize, usize)>,
 }
 
 /// Where a scenario runs.
@@ -133,6 +157,23 @@ fn main() -> ExitCode {
         Some(Cmd::Run(a)) => (false, a),
         Some(Cmd::Check(a)) => (true, a),
         Some(Cmd::Compare(a)) => return compare(&a),
+        Some(Cmd::Merge(a)) => {
+            return match netsim::sweep::merge(&a.dirs, &a.out, !a.no_plots, a.partial) {
+                Ok(m) => {
+                    println!(
+                        "merged {} of {} runs into {}",
+                        m.runs.len(),
+                        m.total_runs,
+                        a.out.display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("netsim: merge: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         None => (false, cli.bare),
     };
     if args.scenarios.is_empty() {
@@ -157,6 +198,27 @@ fn main() -> ExitCode {
             if let Some(o) = &opts.out {
                 opts.out = Some(o.join(path.file_stem().unwrap_or_default()));
             }
+        }
+        if netsim::sweep::is_grid_file(path) {
+            if args.backend == Backend::Udp {
+                eprintln!(
+                    "netsim: {}: compare/sweep runs only on the simulator, not with --backend udp",
+                    path.display()
+                );
+                failed = true;
+                continue;
+            }
+            let jobs = args
+                .jobs
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            match netsim::sweep::run_grid_file(path, &opts, jobs, args.shard, check) {
+                Ok((held, total)) => failed |= check && held < total,
+                Err(e) => {
+                    eprintln!("netsim: {e}");
+                    failed = true;
+                }
+            }
+            continue;
         }
         let result = match args.backend {
             Backend::Sim => run_file(path, &opts),

@@ -135,6 +135,7 @@ fn queue_chart(run: &RunData, l: &LinkData) -> NamedChart {
                 panel("drops since start (packets)", vec![dq, dl], false),
             ],
             negated_x: false,
+            log_x: false,
         },
     }
 }
@@ -155,6 +156,7 @@ pub fn run_charts(run: &RunData) -> Vec<NamedChart> {
                     false,
                 )],
                 negated_x: false,
+                log_x: false,
             },
         },
         NamedChart {
@@ -176,6 +178,7 @@ pub fn run_charts(run: &RunData) -> Vec<NamedChart> {
                     ),
                 ],
                 negated_x: false,
+                log_x: false,
             },
         },
         NamedChart {
@@ -197,6 +200,7 @@ pub fn run_charts(run: &RunData) -> Vec<NamedChart> {
                     ),
                 ],
                 negated_x: false,
+                log_x: false,
             },
         },
         NamedChart {
@@ -211,6 +215,7 @@ pub fn run_charts(run: &RunData) -> Vec<NamedChart> {
                     false,
                 )],
                 negated_x: false,
+                log_x: false,
             },
         },
     ];
@@ -251,6 +256,7 @@ pub fn run_charts(run: &RunData) -> Vec<NamedChart> {
                 ),
             ],
             negated_x: false,
+            log_x: false,
         },
     });
     out.extend(queue_links(run).into_iter().map(|l| queue_chart(run, l)));

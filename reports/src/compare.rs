@@ -109,6 +109,7 @@ pub fn goodput_chart(runs: &[LoadedRun]) -> Chart {
             log_y: false,
         }],
         negated_x: false,
+        log_x: false,
     }
 }
 
@@ -137,6 +138,7 @@ pub fn scatter_chart(runs: &[LoadedRun]) -> Chart {
             log_y: false,
         }],
         negated_x: true,
+        log_x: false,
     }
 }
 

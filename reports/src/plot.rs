@@ -99,6 +99,8 @@ pub struct Chart {
     pub panels: Vec<Panel>,
     /// Draw the x axis decreasing to the right (the points carry negated x values).
     pub negated_x: bool,
+    /// Logarithmic x axis (positive x values only); the x label should say so.
+    pub log_x: bool,
 }
 
 /// A drawing error.
@@ -157,6 +159,16 @@ fn x_range(c: &Chart) -> std::ops::Range<f64> {
         .flat_map(|p| &p.series)
         .any(|s| s.mark == Mark::Points);
     let (lo, hi) = bounds(xs).unwrap_or((0.0, 1.0));
+    if c.log_x {
+        let pos = c
+            .panels
+            .iter()
+            .flat_map(|p| &p.series)
+            .flat_map(|s| s.points.iter().map(|p| &p.0))
+            .filter(|v| **v > 0.0);
+        let (lo, hi) = bounds(pos).unwrap_or((1.0, 10.0));
+        return (lo / 1.5)..(hi * 1.5);
+    }
     if scatter {
         let pad = ((hi - lo) * 0.15)
             .max(hi.abs().max(lo.abs()) * 0.1)
@@ -227,16 +239,31 @@ fn draw_panel<DB: DrawingBackend>(
         (true, Some(head)) => format!("{head}, log scale)"),
         (true, None) => format!("{} (log scale)", p.y_label),
     };
-    if log {
-        let mut chart = b
-            .build_cartesian_2d(RangedCoordf64::from(x), y.log_scale())
-            .map_err(err)?;
-        fill(&mut chart, c, p, &y_label, true)
-    } else {
-        let mut chart = b
-            .build_cartesian_2d(RangedCoordf64::from(x), RangedCoordf64::from(y))
-            .map_err(err)?;
-        fill(&mut chart, c, p, &y_label, false)
+    match (c.log_x, log) {
+        (false, true) => {
+            let mut chart = b
+                .build_cartesian_2d(RangedCoordf64::from(x), y.log_scale())
+                .map_err(err)?;
+            fill(&mut chart, c, p, &y_label, true)
+        }
+        (false, false) => {
+            let mut chart = b
+                .build_cartesian_2d(RangedCoordf64::from(x), RangedCoordf64::from(y))
+                .map_err(err)?;
+            fill(&mut chart, c, p, &y_label, false)
+        }
+        (true, true) => {
+            let mut chart = b
+                .build_cartesian_2d(x.log_scale(), y.log_scale())
+                .map_err(err)?;
+            fill(&mut chart, c, p, &y_label, true)
+        }
+        (true, false) => {
+            let mut chart = b
+                .build_cartesian_2d(x.log_scale(), RangedCoordf64::from(y))
+                .map_err(err)?;
+            fill(&mut chart, c, p, &y_label, false)
+        }
     }
 }
 
@@ -269,11 +296,9 @@ where
         .map_err(err)?;
     for s in &p.series {
         let color = PALETTE[s.color % PALETTE.len()];
-        let pts = s
-            .points
-            .iter()
-            .copied()
-            .filter(|(x, y)| x.is_finite() && y.is_finite() && (!log || *y > 0.0));
+        let pts = s.points.iter().copied().filter(|(x, y)| {
+            x.is_finite() && y.is_finite() && (!log || *y > 0.0) && (!c.log_x || *x > 0.0)
+        });
         let style = color.stroke_width(2);
         let anno = match s.mark {
             Mark::Line => chart.draw_series(LineSeries::new(pts, style)),

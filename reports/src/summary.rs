@@ -67,6 +67,24 @@ pub struct FlowSummary {
     pub rtt_ms: Spread,
     /// Coefficient of variation of the per-interval goodput while active (0 = steady).
     pub stability_cov: Option<f64>,
+    /// Convergence time, s: from connecting until the goodput, averaged over a trailing
+    /// second, stays within ±20 % of the settled rate (the mean over the second half of the
+    /// active window). `None` when it never settles or moved nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub convergence_s: Option<f64>,
+}
+
+/// The goodput share of the flows using one congestion control.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CcShare {
+    /// Congestion control.
+    pub cc: String,
+    /// Its flows.
+    pub flows: Vec<String>,
+    /// Sum of their mean goodputs, Mbit/s.
+    pub goodput_mbps: f64,
+    /// That sum over the sum of every flow's mean goodput.
+    pub share: f64,
 }
 
 /// A run's summary: what summary.json holds.
@@ -83,6 +101,9 @@ pub struct RunSummary {
     pub stability_index: Option<f64>,
     /// Aggregate goodput over the same window, Mbit/s.
     pub aggregate_goodput_mbps: Spread,
+    /// Goodput shares per congestion control, when the flows use two or more.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cc_shares: Vec<CcShare>,
     /// Expectation results.
     pub checks: Vec<Check>,
     /// Backend-specific details.
@@ -153,7 +174,71 @@ pub fn summarise_flow(f: &FlowData, interval_s: f64) -> FlowSummary {
         loss_ratio: ratio(t.sender_losses.max(t.receiver_losses), t.packets_sent),
         rtt_ms: spread(&rtts, None),
         stability_cov: cov(&goodputs).map(round6),
+        convergence_s: f
+            .active_from_s
+            .and_then(|from| convergence(&act, interval_s).map(|t| round6((t - from).max(0.0)))),
     }
+}
+
+/// The time (end of the sample interval) from which the trailing one-second mean goodput
+/// stays within ±20 % of the mean over the second half of `act`.
+fn convergence(act: &[&FlowPoint], interval_s: f64) -> Option<f64> {
+    if act.len() < 4 || interval_s <= 0.0 {
+        return None;
+    }
+    let settled = mean(
+        &act[act.len() / 2..]
+            .iter()
+            .map(|p| p.goodput_mbps)
+            .collect::<Vec<_>>(),
+    )?;
+    if settled <= 0.0 {
+        return None;
+    }
+    let k = ((1.0 / interval_s).round() as usize).clamp(1, act.len());
+    let mut start = None;
+    for i in 0..act.len() {
+        let lo = (i + 1).saturating_sub(k);
+        let w = &act[lo..=i];
+        let m = w.iter().map(|p| p.goodput_mbps).sum::<f64>() / w.len() as f64;
+        let inside = (m - settled).abs() <= 0.2 * settled;
+        match (inside, start) {
+            (true, None) => start = Some(act[i].t_s - interval_s),
+            (false, Some(_)) => start = None,
+            _ => {}
+        }
+    }
+    start
+}
+
+/// Goodput shares per congestion control (empty unless two or more are in use).
+pub fn cc_shares(flows: &[FlowSummary]) -> Vec<CcShare> {
+    let mut out: Vec<CcShare> = vec![];
+    for f in flows.iter().filter(|f| f.connected) {
+        let cc = f.cc.clone().unwrap_or_else(|| "–".into());
+        let g = f.goodput_mbps.mean.unwrap_or(0.0);
+        match out.iter_mut().find(|c| c.cc == cc) {
+            Some(c) => {
+                c.flows.push(f.name.clone());
+                c.goodput_mbps += g;
+            }
+            None => out.push(CcShare {
+                cc,
+                flows: vec![f.name.clone()],
+                goodput_mbps: g,
+                share: 0.0,
+            }),
+        }
+    }
+    let total: f64 = out.iter().map(|c| c.goodput_mbps).sum();
+    if out.len() < 2 || total <= 0.0 {
+        return vec![];
+    }
+    for c in &mut out {
+        c.goodput_mbps = round6(c.goodput_mbps);
+        c.share = round6(c.goodput_mbps / total);
+    }
+    out
 }
 
 /// The aggregate goodput per interval from the first flow connecting to the last finishing.
@@ -203,6 +288,7 @@ pub fn summarise(run: &RunData) -> RunSummary {
     let agg: Vec<f64> = aggregate_goodput(run).into_iter().map(|x| x.1).collect();
     RunSummary {
         meta: run.meta.clone(),
+        cc_shares: cc_shares(&flows),
         flows,
         jain_fairness: if moved.len() > 1 {
             jain(&moved).map(round6)
@@ -241,6 +327,7 @@ pub fn flow_table(s: &RunSummary) -> (Vec<&'static str>, Vec<Vec<String>>) {
         "RTT p50 (ms)",
         "RTT p95 (ms)",
         "CoV",
+        "convergence (s)",
         "byte-exact",
     ];
     let rows = s
@@ -260,6 +347,7 @@ pub fn flow_table(s: &RunSummary) -> (Vec<&'static str>, Vec<Vec<String>>) {
                 num(f.rtt_ms.p50, 1),
                 num(f.rtt_ms.p95, 1),
                 num(f.stability_cov, 3),
+                num(f.convergence_s, 1),
                 if f.byte_exact { "yes" } else { "no" }.into(),
             ]
         })
@@ -332,6 +420,16 @@ pub fn markdown(s: &RunSummary, plots: &[(String, String)]) -> String {
         num(a.p50, 2),
         num(a.p95, 2)
     );
+    for c in &s.cc_shares {
+        let _ = writeln!(
+            out,
+            "- `{}` ({}): {:.2} Mbit/s, {:.1} % of the total goodput",
+            c.cc,
+            c.flows.join(", "),
+            c.goodput_mbps,
+            c.share * 100.0
+        );
+    }
     if !s.checks.is_empty() {
         out += "\n## Expectations\n\n";
         for c in &s.checks {

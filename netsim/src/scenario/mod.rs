@@ -56,6 +56,12 @@ pub struct Scenario {
     /// What must hold at the end (`netsim check`).
     #[serde(default)]
     pub expect: Vec<Expectation>,
+    /// Run once per congestion control (see [`crate::sweep`]).
+    #[serde(default)]
+    pub compare: Option<crate::sweep::CompareSpec>,
+    /// Run once per point of a parameter grid (see [`crate::sweep`]).
+    #[serde(default)]
+    pub sweep: Option<crate::sweep::SweepSpec>,
 }
 
 fn one() -> u64 {
@@ -573,10 +579,12 @@ impl Scenario {
                 message,
             }
         })?;
-        s.validate().map_err(|message| ScenarioError::Invalid {
-            file: file.to_string(),
-            message,
-        })?;
+        s.validate()
+            .and_then(|()| crate::sweep::validate(&s))
+            .map_err(|message| ScenarioError::Invalid {
+                file: file.to_string(),
+                message,
+            })?;
         Ok(s)
     }
 }

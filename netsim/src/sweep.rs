@@ -1,0 +1,830 @@
+//! Comparisons and parameter sweeps: one scenario run many times over a grid.
+//!
+//! A scenario with a `compare:` list runs once per congestion control; one with a `sweep:`
+//! block runs once per point of the grid rate × delay (or RTT) × loss × cc × seed. Every run
+//! is an ordinary scenario run (single-threaded and deterministic) written into its own
+//! folder `<out>/<label>/`; runs execute in parallel on `jobs` threads, and the top-level
+//! comparison report (`reports::grid`) is built from the run folders afterwards, so the
+//! files written do not depend on the number of threads. `--shard I/N` runs the runs whose
+//! index is I−1 modulo N; [`merge`] joins shard folders into the report an unsharded run
+//! would have written.
+//!
+//! The syntax is documented in `netsim/SCENARIOS.md`.
+
+use crate::run::{run, RunOptions, RunOutcome};
+use crate::scenario::units::{Dur, Prob, Rate};
+use crate::scenario::{DirSpec, Direction, LossSpec, Scenario};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// A value of a sweep axis: as written (for labels) and parsed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Val<T> {
+    /// The text as written in the scenario, e.g. `0.1%`.
+    pub text: String,
+    /// The parsed value.
+    pub value: T,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Scalar {
+    S(String),
+    U(u64),
+    F(f64),
+}
+
+macro_rules! val_de {
+    ($t:ty) => {
+        impl<'de> Deserialize<'de> for Val<$t> {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = match Scalar::deserialize(d)? {
+                    Scalar::S(s) => s,
+                    Scalar::U(u) => u.to_string(),
+                    Scalar::F(f) => f.to_string(),
+                };
+                let value = <$t>::parse(&text).map_err(serde::de::Error::custom)?;
+                Ok(Val { text, value })
+            }
+        }
+    };
+}
+val_de!(Prob);
+val_de!(Dur);
+val_de!(Rate);
+
+/// `compare: [udt, cubic]` or `compare: { cc: [udt, cubic], flows: [a] }`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum CompareSpec {
+    /// The algorithms; every flow's `cc` is overridden.
+    List(Vec<String>),
+    /// The algorithms and the flows whose `cc` is overridden.
+    Full {
+        /// The algorithms.
+        cc: Vec<String>,
+        /// The flows (all when empty).
+        #[serde(default)]
+        flows: Vec<String>,
+    },
+}
+
+/// A grid of runs: every combination of the given axes.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepSpec {
+    /// The link whose `rate`, `delay` and `loss` vary.
+    #[serde(default)]
+    pub link: Option<String>,
+    /// Which direction of `link` the `rate`, `delay` and `loss` values apply to (default both).
+    #[serde(default)]
+    pub direction: Direction,
+    /// Bernoulli loss probabilities of the link.
+    #[serde(default)]
+    pub loss: Vec<Val<Prob>>,
+    /// One-way propagation delays of the link.
+    #[serde(default)]
+    pub delay: Vec<Val<Dur>>,
+    /// Round-trip times: the link's delay is half of each, in both directions.
+    #[serde(default)]
+    pub rtt: Vec<Val<Dur>>,
+    /// Link rates.
+    #[serde(default)]
+    pub rate: Vec<Val<Rate>>,
+    /// Seeds.
+    #[serde(default)]
+    pub seeds: Vec<u64>,
+    /// Congestion controls.
+    #[serde(default)]
+    pub cc: Vec<String>,
+    /// Flows whose `cc` is set (all when empty).
+    #[serde(default)]
+    pub flows: Vec<String>,
+}
+
+/// The parameters of one run of a grid (`None`: not varied).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Params {
+    /// Congestion control.
+    pub cc: Option<String>,
+    /// Link rate as written.
+    pub rate: Option<String>,
+    /// One-way delay as written.
+    pub delay: Option<String>,
+    /// RTT as written.
+    pub rtt: Option<String>,
+    /// Loss as written.
+    pub loss: Option<String>,
+    /// Loss probability (fraction).
+    pub loss_fraction: Option<f64>,
+    /// The RTT or delay, ms (for ordering plots).
+    pub delay_ms: Option<f64>,
+    /// Seed.
+    pub seed: u64,
+}
+
+/// One run of a grid.
+#[derive(Clone, Debug)]
+pub struct GridRun {
+    /// Position in the grid (0-based); shards split on it.
+    pub index: usize,
+    /// Folder name, e.g. `cubic_rtt50ms_loss0.1pct_seed2`.
+    pub label: String,
+    /// Its parameters.
+    pub params: Params,
+    /// The scenario with the parameters applied (no `compare`/`sweep` left).
+    pub scenario: Scenario,
+}
+
+/// Whether a scenario is a comparison or a sweep.
+pub fn is_grid(s: &Scenario) -> bool {
+    s.compare.is_some() || s.sweep.is_some()
+}
+
+/// The sweep a scenario describes (a `compare` list is a sweep over `cc`).
+fn spec_of(s: &Scenario) -> Option<SweepSpec> {
+    match (&s.compare, &s.sweep) {
+        (Some(CompareSpec::List(cc)), _) => Some(SweepSpec {
+            cc: cc.clone(),
+            ..Default::default()
+        }),
+        (Some(CompareSpec::Full { cc, flows }), _) => Some(SweepSpec {
+            cc: cc.clone(),
+            flows: flows.clone(),
+            ..Default::default()
+        }),
+        (None, Some(sw)) => Some(sw.clone()),
+        (None, None) => None,
+    }
+}
+
+/// Checks `compare`/`sweep` against the rest of the scenario.
+pub fn validate(s: &Scenario) -> Result<(), String> {
+    if s.compare.is_some() && s.sweep.is_some() {
+        return Err(
+            "give either `compare` or `sweep`, not both (a sweep has its own `cc` list)".into(),
+        );
+    }
+    let Some(sw) = spec_of(s) else {
+        return Ok(());
+    };
+    let field = if s.compare.is_some() {
+        "compare"
+    } else {
+        "sweep"
+    };
+    for c in &sw.cc {
+        if udt::cc::by_name(c).is_none() {
+            return Err(format!(
+                "{field}.cc: unknown congestion control `{c}`; known: {}",
+                udt::cc::NAMES.join(", ")
+            ));
+        }
+    }
+    for f in &sw.flows {
+        if !s.flows.iter().any(|x| &x.name == f) {
+            return Err(format!("{field}.flows: unknown flow `{f}`"));
+        }
+    }
+    let link_axes =
+        !(sw.loss.is_empty() && sw.delay.is_empty() && sw.rtt.is_empty() && sw.rate.is_empty());
+    match &sw.link {
+        Some(l) if !s.links.iter().any(|x| &x.name() == l) => {
+            return Err(format!(
+                "sweep.link: unknown link `{l}`; known links: {}",
+                s.links
+                    .iter()
+                    .map(|x| x.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        }
+        None if link_axes => {
+            return Err("sweep.link: name the link whose loss, delay, rtt or rate vary".into())
+        }
+        _ => {}
+    }
+    if !sw.delay.is_empty() && !sw.rtt.is_empty() {
+        return Err("sweep: give `delay` or `rtt`, not both".into());
+    }
+    if !sw.rtt.is_empty() && sw.direction != Direction::Both {
+        return Err("sweep.rtt: sets both directions; drop `direction` or use `delay`".into());
+    }
+    let runs = expand_spec(s, &sw, None);
+    let mut labels: Vec<&str> = runs.iter().map(|r| r.label.as_str()).collect();
+    labels.sort_unstable();
+    if let Some(w) = labels.windows(2).find(|w| w[0] == w[1]) {
+        return Err(format!(
+            "{field}: two runs would share the label `{}` (a value given twice?)",
+            w[0]
+        ));
+    }
+    Ok(())
+}
+
+/// A label part: letters, digits, `.` and `-` only (`%` becomes `pct`).
+fn clean(s: &str) -> String {
+    s.replace('%', "pct")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+fn axis<T: Clone>(v: &[T]) -> Vec<Option<T>> {
+    if v.is_empty() {
+        vec![None]
+    } else {
+        v.iter().cloned().map(Some).collect()
+    }
+}
+
+fn set_dir(s: &mut Scenario, link: &str, d: Direction, f: impl Fn(&mut DirSpec)) {
+    let Some(l) = s.links.iter_mut().find(|l| l.name() == link) else {
+        return;
+    };
+    match d {
+        Direction::Both => {
+            let mut both = l.dir(0);
+            f(&mut both);
+            l.rate = both.rate;
+            l.delay = both.delay;
+            l.loss = both.loss;
+            // The value applies to both directions: clear the per-direction overrides of it.
+            for o in [&mut l.forward, &mut l.reverse].into_iter().flatten() {
+                let mut probe = DirSpec::default();
+                f(&mut probe);
+                if probe.rate.is_some() {
+                    o.rate = None;
+                }
+                if probe.delay.is_some() {
+                    o.delay = None;
+                }
+                if probe.loss.is_some() {
+                    o.loss = None;
+                }
+            }
+        }
+        Direction::Forward => f(l.forward.get_or_insert_with(Default::default)),
+        Direction::Reverse => f(l.reverse.get_or_insert_with(Default::default)),
+    }
+}
+
+fn expand_spec(s: &Scenario, sw: &SweepSpec, seed: Option<u64>) -> Vec<GridRun> {
+    let seeds: Vec<Option<u64>> = match seed {
+        Some(x) => vec![Some(x)],
+        None => axis(&sw.seeds),
+    };
+    let (delays, is_rtt) = if sw.rtt.is_empty() {
+        (axis(&sw.delay), false)
+    } else {
+        (axis(&sw.rtt), true)
+    };
+    let link = sw.link.clone().unwrap_or_default();
+    let mut out = vec![];
+    for rate in axis(&sw.rate) {
+        for delay in &delays {
+            for loss in axis(&sw.loss) {
+                for cc in axis(&sw.cc) {
+                    for sd in &seeds {
+                        let mut sc = s.clone();
+                        sc.compare = None;
+                        sc.sweep = None;
+                        let mut parts = vec![];
+                        let mut p = Params {
+                            seed: sd.unwrap_or(s.seed),
+                            ..Default::default()
+                        };
+                        if let Some(c) = &cc {
+                            parts.push(clean(c));
+                            for f in &mut sc.flows {
+                                if sw.flows.is_empty() || sw.flows.contains(&f.name) {
+                                    f.cc = Some(c.clone());
+                                }
+                            }
+                            p.cc = Some(c.clone());
+                        }
+                        if let Some(r) = &rate {
+                            parts.push(format!("rate{}", clean(&r.text)));
+                            let v = r.value;
+                            set_dir(&mut sc, &link, sw.direction, |d| d.rate = Some(v));
+                            p.rate = Some(r.text.clone());
+                        }
+                        if let Some(d) = delay {
+                            let v = if is_rtt { Dur(d.value.0 / 2) } else { d.value };
+                            let dir = if is_rtt {
+                                Direction::Both
+                            } else {
+                                sw.direction
+                            };
+                            set_dir(&mut sc, &link, dir, |x| x.delay = Some(v));
+                            p.delay_ms = Some(d.value.0 as f64 / 1e6);
+                            if is_rtt {
+                                parts.push(format!("rtt{}", clean(&d.text)));
+                                p.rtt = Some(d.text.clone());
+                            } else {
+                                parts.push(format!("delay{}", clean(&d.text)));
+                                p.delay = Some(d.text.clone());
+                            }
+                        }
+                        if let Some(l) = &loss {
+                            parts.push(format!("loss{}", clean(&l.text)));
+                            let v = l.value;
+                            set_dir(&mut sc, &link, sw.direction, |d| {
+                                d.loss = Some(LossSpec::Bernoulli(v))
+                            });
+                            p.loss = Some(l.text.clone());
+                            p.loss_fraction = Some(l.value.0);
+                        }
+                        if let Some(x) = sd {
+                            parts.push(format!("seed{x}"));
+                            sc.seed = *x;
+                        }
+                        if parts.is_empty() {
+                            parts.push("run".into());
+                        }
+                        out.push(GridRun {
+                            index: out.len(),
+                            label: parts.join("_"),
+                            params: p,
+                            scenario: sc,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The runs of a comparison or sweep in grid order; `seed` (from `--seed`) replaces the
+/// `seeds` axis. A plain scenario gives one run labelled `run`.
+pub fn expand(s: &Scenario, seed: Option<u64>) -> Vec<GridRun> {
+    expand_spec(s, &spec_of(s).unwrap_or_default(), seed)
+}
+
+/// Parses `I/N` (1 ≤ I ≤ N).
+pub fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let (i, n) = s
+        .split_once('/')
+        .ok_or_else(|| format!("`{s}`: expected I/N, e.g. 2/4"))?;
+    let (i, n): (usize, usize) = (
+        i.trim()
+            .parse()
+            .map_err(|_| format!("`{s}`: `{i}` is not a number"))?,
+        n.trim()
+            .parse()
+            .map_err(|_| format!("`{s}`: `{n}` is not a number"))?,
+    );
+    if n == 0 || i == 0 || i > n {
+        return Err(format!("`{s}`: need 1 <= I <= N"));
+    }
+    Ok((i, n))
+}
+
+/// The shard (1-based, of `n`) that runs the run with this index: round robin.
+pub fn shard_of(index: usize, n: usize) -> usize {
+    index % n.max(1) + 1
+}
+
+/// How to run a grid.
+#[derive(Clone, Debug)]
+pub struct GridOptions {
+    /// Options of every run (`out` is the grid's folder; `seed` replaces the seeds axis).
+    pub base: RunOptions,
+    /// Threads (at least 1).
+    pub jobs: usize,
+    /// Run only this shard (I, N).
+    pub shard: Option<(usize, usize)>,
+    /// Print a line per finished run.
+    pub progress: bool,
+}
+
+/// One run's entry in `grid.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ManifestRun {
+    /// Grid index.
+    pub index: usize,
+    /// Folder name.
+    pub label: String,
+    /// Parameters.
+    pub params: Params,
+}
+
+/// `grid.json`: what a grid folder holds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Scenario name.
+    pub scenario: String,
+    /// MD5 of the scenario as run (the parsed form), identifying the grid for merges.
+    pub scenario_digest: String,
+    /// Runs in the whole grid.
+    pub total_runs: usize,
+    /// (I, N) when this folder holds one shard.
+    pub shard: Option<(usize, usize)>,
+    /// Which axes vary: `cc`, `rate`, `delay`/`rtt`, `loss`, `seed`.
+    pub axes: Vec<String>,
+    /// The runs in this folder, in grid order.
+    pub runs: Vec<ManifestRun>,
+}
+
+/// What a grid run produced.
+pub struct GridOutcome {
+    /// The folder.
+    pub dir: PathBuf,
+    /// (label, outcome) per run executed, in grid order.
+    pub runs: Vec<(String, Result<RunOutcome, String>)>,
+    /// Files of the top-level report.
+    pub report_files: Vec<PathBuf>,
+}
+
+/// The default folder of a grid: `out/<name>` or `out/<name>.shard-I-of-N`.
+pub fn default_dir(name: &str, shard: Option<(usize, usize)>) -> PathBuf {
+    match shard {
+        None => PathBuf::from("out").join(name),
+        Some((i, n)) => PathBuf::from("out").join(format!("{name}.shard-{i}-of-{n}")),
+    }
+}
+
+fn axes(s: &Scenario) -> Vec<String> {
+    let Some(sw) = spec_of(s) else { return vec![] };
+    let mut a = vec![];
+    if !sw.cc.is_empty() {
+        a.push("cc".to_string());
+    }
+    if !sw.rate.is_empty() {
+        a.push("rate".into());
+    }
+    if !sw.delay.is_empty() {
+        a.push("delay".into());
+    }
+    if !sw.rtt.is_empty() {
+        a.push("rtt".into());
+    }
+    if !sw.loss.is_empty() {
+        a.push("loss".into());
+    }
+    if !sw.seeds.is_empty() {
+        a.push("seed".into());
+    }
+    a
+}
+
+/// Removes `--shard X`, `--jobs X` / `-j X` from a recorded command line: they do not
+/// change what a run writes.
+pub fn canonical_command_line(c: &str) -> String {
+    let mut out = vec![];
+    let mut skip = false;
+    for w in c.split(' ') {
+        if skip {
+            skip = false;
+            continue;
+        }
+        if w == "--shard" || w == "--jobs" || w == "-j" {
+            skip = true;
+            continue;
+        }
+        if w.starts_with("--shard=") || w.starts_with("--jobs=") {
+            continue;
+        }
+        out.push(w);
+    }
+    out.join(" ")
+}
+
+/// Runs a comparison or sweep (or this shard of it) and writes the top-level report.
+pub fn run_grid(s: &Scenario, opts: &GridOptions) -> Result<GridOutcome, String> {
+    let all = expand(s, opts.base.seed);
+    let dir = opts
+        .base
+        .out
+        .clone()
+        .unwrap_or_else(|| default_dir(&s.name, opts.shard));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| format!("{}: cannot create output folder: {e}", dir.display()))?;
+    let mine: Vec<&GridRun> = all
+        .iter()
+        .filter(|r| opts.shard.is_none_or(|(i, n)| shard_of(r.index, n) == i))
+        .collect();
+    let slots: Vec<Mutex<Option<Result<RunOutcome, String>>>> =
+        mine.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let cmd = opts
+        .base
+        .command_line
+        .as_deref()
+        .map(canonical_command_line);
+    std::thread::scope(|scope| {
+        for _ in 0..opts.jobs.clamp(1, mine.len().max(1)) {
+            scope.spawn(|| loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                let Some(r) = mine.get(k) else { break };
+                let ro = RunOptions {
+                    seed: None,
+                    out: Some(dir.join(&r.label)),
+                    duration: opts.base.duration,
+                    quiet: true,
+                    no_plots: opts.base.no_plots,
+                    command_line: cmd.as_ref().map(|c| format!("{c} # run {}", r.label)),
+                };
+                let res = run(&r.scenario, &ro);
+                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                if opts.progress {
+                    match &res {
+                        Ok(o) => println!(
+                            "[{n}/{}] {}: {} in {:.2} s wall",
+                            mine.len(),
+                            r.label,
+                            o.summary
+                                .flows
+                                .iter()
+                                .map(|f| format!("{} {:.2} Mbit/s", f.name, f.mean_goodput_mbps))
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            o.wall_s
+                        ),
+                        Err(e) => println!("[{n}/{}] {}: error: {e}", mine.len(), r.label),
+                    }
+                }
+                if let Ok(mut slot) = slots[k].lock() {
+                    *slot = Some(res);
+                }
+            });
+        }
+    });
+    let runs: Vec<(String, Result<RunOutcome, String>)> = mine
+        .iter()
+        .zip(slots)
+        .map(|(r, slot)| {
+            let res = slot
+                .into_inner()
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| Err("the run did not finish".into()));
+            (r.label.clone(), res)
+        })
+        .collect();
+    if let Some((l, Err(e))) = runs.iter().find(|r| r.1.is_err()) {
+        return Err(format!("run {l}: {e}"));
+    }
+    let manifest = Manifest {
+        scenario: s.name.clone(),
+        scenario_digest: crate::output::md5_hex(format!("{s:?}").as_bytes()),
+        total_runs: all.len(),
+        shard: opts.shard,
+        axes: axes(s),
+        runs: mine
+            .iter()
+            .map(|r| ManifestRun {
+                index: r.index,
+                label: r.label.clone(),
+                params: r.params.clone(),
+            })
+            .collect(),
+    };
+    let report_files = write_report(&dir, &manifest, !opts.base.no_plots)?;
+    Ok(GridOutcome {
+        dir,
+        runs,
+        report_files,
+    })
+}
+
+fn read_manifest(dir: &Path) -> Result<Manifest, String> {
+    let p = dir.join("grid.json");
+    let text = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))
+}
+
+/// Writes `grid.json` and the comparison report of the runs in `dir`.
+pub fn write_report(dir: &Path, m: &Manifest, plots: bool) -> Result<Vec<PathBuf>, String> {
+    let p = dir.join("grid.json");
+    let text = serde_json::to_string_pretty(m).map_err(|e| e.to_string())? + "\n";
+    std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))?;
+    let runs = m
+        .runs
+        .iter()
+        .map(|r| {
+            let loaded =
+                reports::compare::load_run(&dir.join(&r.label)).map_err(|e| e.to_string())?;
+            let pr = &r.params;
+            let mut params = vec![];
+            for (k, v) in [
+                ("cc", &pr.cc),
+                ("rate", &pr.rate),
+                ("delay", &pr.delay),
+                ("rtt", &pr.rtt),
+                ("loss", &pr.loss),
+            ] {
+                if m.axes.iter().any(|a| a == k) {
+                    params.push((k.to_string(), v.clone().unwrap_or_default()));
+                }
+            }
+            if m.axes.iter().any(|a| a == "seed") {
+                params.push(("seed".into(), pr.seed.to_string()));
+            }
+            let group = match (&pr.rtt, &pr.delay) {
+                (Some(r), _) => Some((pr.delay_ms.unwrap_or(0.0), format!("RTT {r}"))),
+                (None, Some(d)) => Some((pr.delay_ms.unwrap_or(0.0), format!("one-way delay {d}"))),
+                _ => None,
+            };
+            let group = match (group, &pr.rate) {
+                (Some((k, g)), Some(r)) => Some((k, format!("{g}, {r}"))),
+                (None, Some(r)) => Some((0.0, r.clone())),
+                (g, None) => g,
+            };
+            Ok(reports::grid::GridRun {
+                label: r.label.clone(),
+                params,
+                line: pr.cc.clone(),
+                loss_pct: pr.loss_fraction.map(|f| f * 100.0),
+                group,
+                run: loaded,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let title = match &m.shard {
+        None => format!("{}: {} runs", m.scenario, m.total_runs),
+        Some((i, n)) => format!(
+            "{}: shard {i} of {n} ({} of {} runs)",
+            m.scenario,
+            m.runs.len(),
+            m.total_runs
+        ),
+    };
+    let mut files = vec![p];
+    files.extend(reports::grid::write_grid(&runs, dir, &title, plots).map_err(|e| e.to_string())?);
+    Ok(files)
+}
+
+/// Joins shard folders (or any grid folders of the same scenario) into `out`: copies each
+/// run folder into `out/<label>/` and writes the report an unsharded run would have written.
+/// Fails when the folders belong to different grids, overlap, or (unless `partial`) miss runs.
+pub fn merge(dirs: &[PathBuf], out: &Path, plots: bool, partial: bool) -> Result<Manifest, String> {
+    let mut manifests = vec![];
+    for d in dirs {
+        manifests.push((d, read_manifest(d)?));
+    }
+    let Some((_, first)) = manifests.first() else {
+        return Err("nothing to merge".into());
+    };
+    let mut runs: Vec<(ManifestRun, &PathBuf)> = vec![];
+    for (d, m) in &manifests {
+        if m.scenario_digest != first.scenario_digest || m.total_runs != first.total_runs {
+            return Err(format!(
+                "{}: another grid ({} of {} runs, digest {}) than {} ({}, digest {})",
+                d.display(),
+                m.scenario,
+                m.total_runs,
+                m.scenario_digest,
+                dirs[0].display(),
+                first.scenario,
+                first.scenario_digest
+            ));
+        }
+        for r in &m.runs {
+            if let Some((_, other)) = runs.iter().find(|x| x.0.index == r.index) {
+                return Err(format!(
+                    "run {} ({}) is in both {} and {}",
+                    r.index,
+                    r.label,
+                    other.display(),
+                    d.display()
+                ));
+            }
+            runs.push((r.clone(), d));
+        }
+    }
+    runs.sort_by_key(|r| r.0.index);
+    if !partial && runs.len() != first.total_runs {
+        let missing: Vec<String> = (0..first.total_runs)
+            .filter(|i| !runs.iter().any(|r| r.0.index == *i))
+            .map(|i| i.to_string())
+            .collect();
+        return Err(format!(
+            "{} of {} runs present; missing run indices {} (--partial merges anyway)",
+            runs.len(),
+            first.total_runs,
+            missing.join(", ")
+        ));
+    }
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    for (r, d) in &runs {
+        let from = d.join(&r.label);
+        let to = out.join(&r.label);
+        let same = match (std::fs::canonicalize(&from), std::fs::canonicalize(&to)) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        };
+        if !same {
+            let _ = std::fs::remove_dir_all(&to);
+            copy_dir(&from, &to).map_err(|e| format!("copying {}: {e}", from.display()))?;
+        }
+    }
+    let all = runs.len() == first.total_runs;
+    let m = Manifest {
+        scenario: first.scenario.clone(),
+        scenario_digest: first.scenario_digest.clone(),
+        total_runs: first.total_runs,
+        shard: None,
+        axes: first.axes.clone(),
+        runs: runs.into_iter().map(|r| r.0).collect(),
+    };
+    if !all {
+        eprintln!(
+            "netsim: merge: {} of {} runs (partial)",
+            m.runs.len(),
+            m.total_runs
+        );
+    }
+    write_report(out, &m, plots)?;
+    Ok(m)
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let t = to.join(e.file_name());
+        if e.file_type()?.is_dir() {
+            copy_dir(&e.path(), &t)?;
+        } else {
+            std::fs::copy(e.path(), &t)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
+
+/// Whether the scenario file at `path` is a comparison or sweep (`false` when it does not
+/// load; the ordinary run reports the error).
+pub fn is_grid_file(path: &Path) -> bool {
+    Scenario::load(path).is_ok_and(|s| is_grid(&s))
+}
+
+/// Runs a grid scenario file for the command line: prints a line per run, the comparison
+/// table's location and, with `check`, the expectations. Returns (expectations holding,
+/// expectations checked) over every run.
+pub fn run_grid_file(
+    path: &Path,
+    base: &RunOptions,
+    jobs: usize,
+    shard: Option<(usize, usize)>,
+    check: bool,
+) -> Result<(usize, usize), String> {
+    let s = Scenario::load(path).map_err(|e| e.to_string())?;
+    let wall = std::time::Instant::now();
+    let o = run_grid(
+        &s,
+        &GridOptions {
+            base: base.clone(),
+            jobs,
+            shard,
+            progress: !base.quiet,
+        },
+    )?;
+    let mut held = 0;
+    let mut total = 0;
+    for (label, r) in &o.runs {
+        let Ok(r) = r else { continue };
+        for c in &r.checks {
+            total += 1;
+            if c.passed {
+                held += 1;
+            } else if check {
+                println!("  [FAIL] {label}: {} (observed: {})", c.what, c.observed);
+            }
+        }
+    }
+    let cpu: f64 = o
+        .runs
+        .iter()
+        .filter_map(|r| r.1.as_ref().ok())
+        .map(|r| r.wall_s)
+        .sum();
+    println!(
+        "{}: {} runs{} on {} threads in {:.1} s wall ({:.1} s of simulation); report in {} (open {})",
+        path.display(),
+        o.runs.len(),
+        shard.map_or(String::new(), |(i, n)| format!(" (shard {i}/{n})")),
+        jobs,
+        wall.elapsed().as_secs_f64(),
+        cpu,
+        o.dir.display(),
+        o.dir.join("index.html").display()
+    );
+    if check {
+        println!("{}: {held} of {total} expectations hold", path.display());
+    }
+    Ok((held, total))
+}
