@@ -213,7 +213,8 @@ impl FlowState {
         }
     }
 
-    fn on_message(&mut self, now: u64, m: &[u8]) {
+    /// Checks and counts one received message (size, pattern, order, latency).
+    pub(crate) fn on_message(&mut self, now: u64, m: &[u8]) {
         let size = self
             .spec()
             .messages

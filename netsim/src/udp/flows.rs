@@ -322,9 +322,8 @@ async fn send_messages(cx: &Ctx, m: UdtMessage) {
     std::future::pending::<()>().await;
 }
 
-/// Receives messages, checking each as `FlowState::on_message` does.
+/// Receives messages, checking each with `FlowState::on_message`.
 async fn recv_messages(cx: &Ctx, m: UdtMessage) {
-    let size = cx.spec.messages.as_ref().map_or(0, |s| s.size.0 as usize);
     loop {
         let msg = match m.recv_msg().await {
             Ok(Some(msg)) => msg,
@@ -333,23 +332,8 @@ async fn recv_messages(cx: &Ctx, m: UdtMessage) {
         };
         let now = cx.now();
         cx.with(|o| {
-            let st = &mut o.state;
-            if msg.len() != size || msg.len() < 16 || !pattern_matches(0, &msg[16..]) {
-                st.corrupted = true;
-                return;
-            }
-            let seq = u64::from_le_bytes(msg[..8].try_into().expect("16 bytes checked"));
-            let sent = u64::from_le_bytes(msg[8..16].try_into().expect("16 bytes checked"));
-            if seq < st.next_msg {
-                st.msgs_out_of_order += 1;
-            }
-            st.next_msg = st.next_msg.max(seq + 1);
-            st.msgs_recv += 1;
-            st.bytes_recv += msg.len() as u64;
-            let lat = now.saturating_sub(sent);
-            st.latency_sum += lat as u128;
-            st.latency_max = st.latency_max.max(lat);
-            check_complete(st, now);
+            o.state.on_message(now, &msg);
+            check_complete(&mut o.state, now);
         });
     }
 }

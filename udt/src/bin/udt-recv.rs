@@ -62,7 +62,12 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 progress.update(got, s.connection());
             }
             sink.flush().await?;
-            progress.finish("received", got, &digest(md5, cli.no_md5), s.connection());
+            progress.finish(
+                "received",
+                got,
+                &tool::digest(md5, cli.no_md5),
+                s.connection(),
+            );
         }
         Some(_) => {
             let m = conn.into_message();
@@ -75,18 +80,15 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 progress.update(got, m.connection());
             }
             sink.flush().await?;
-            progress.finish("received", got, &digest(md5, cli.no_md5), m.connection());
+            progress.finish(
+                "received",
+                got,
+                &tool::digest(md5, cli.no_md5),
+                m.connection(),
+            );
         }
     }
     Ok(())
-}
-
-fn digest(md5: Md5, skip: bool) -> Vec<u8> {
-    if skip {
-        Vec::new()
-    } else {
-        md5.finalize().to_vec()
-    }
 }
 
 fn main() {

@@ -100,7 +100,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 progress.update(sent, s.connection());
             }
             s.shutdown().await?;
-            progress.finish("sent", sent, &digest(md5, cli.no_md5), s.connection());
+            progress.finish("sent", sent, &tool::digest(md5, cli.no_md5), s.connection());
         }
         Some(_) => {
             let mut m = conn.into_message();
@@ -125,18 +125,10 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 progress.update(sent, m.connection());
             }
             m.close().await?;
-            progress.finish("sent", sent, &digest(md5, cli.no_md5), m.connection());
+            progress.finish("sent", sent, &tool::digest(md5, cli.no_md5), m.connection());
         }
     }
     Ok(())
-}
-
-fn digest(md5: Md5, skip: bool) -> Vec<u8> {
-    if skip {
-        Vec::new()
-    } else {
-        md5.finalize().to_vec()
-    }
 }
 
 fn main() {

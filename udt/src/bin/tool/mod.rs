@@ -191,6 +191,16 @@ impl Progress {
     }
 }
 
+/// The MD5 of what went through, or nothing when `--no-md5` skipped it.
+pub fn digest(md5: md5::Md5, skip: bool) -> Vec<u8> {
+    use md5::Digest;
+    if skip {
+        Vec::new()
+    } else {
+        md5.finalize().to_vec()
+    }
+}
+
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
