@@ -140,7 +140,7 @@ pub fn table(o: &RunOutcome) -> String {
         o.dir.join("index.html").display()
     );
     t += &format!(
-        "{:<26} {:>9} {:>10} {:>12} {:>11} {:>10} {:>7} {:>9} {:>8} {:>6}\n",
+        "{:<26} {:>9} {:>10} {:>12} {:>11} {:>10} {:>7} {:>9} {:>8} {:>8}\n",
         "flow",
         "connect",
         "complete",
@@ -159,7 +159,7 @@ pub fn table(o: &RunOutcome) -> String {
             (None, None) => "no".into(),
         };
         t += &format!(
-            "{:<26} {:>9} {:>10} {:>12} {:>6.2} Mb/s {:>10} {:>7} {:>9} {:>8.1} {:>6}\n",
+            "{:<26} {:>9} {:>10} {:>12} {:>6.2} Mb/s {:>10} {:>7} {:>9} {:>8.1} {:>8}\n",
             f.name,
             conn,
             f.completion_time_s
@@ -170,7 +170,12 @@ pub fn table(o: &RunOutcome) -> String {
             opt(f.utilisation.map(|u| u * 100.0), 1),
             f.retransmissions,
             f.rtt_ms,
-            if f.byte_exact { "yes" } else { "no" },
+            match (f.byte_exact, f.corrupted) {
+                (true, _) => "yes",
+                (false, true) => "NO",
+                // Intact so far, but not all of it arrived by the end of the run.
+                (false, false) => "partial",
+            },
         );
         if let Some(m) = &f.messages {
             t += &format!(

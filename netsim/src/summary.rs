@@ -42,6 +42,8 @@ pub struct FlowSummary {
     pub bytes_received: u64,
     /// Every byte arrived unaltered and in order (and all of them, for a sized transfer).
     pub byte_exact: bool,
+    /// Some byte or message arrived differing from what was sent.
+    pub corrupted: bool,
     /// Seconds from start to the receiver having everything.
     pub completion_time_s: Option<f64>,
     /// Bytes received ×8 / time from connected to completion (or the end).
@@ -228,6 +230,7 @@ pub fn summarise(w: &mut World) -> Summary {
             bytes_sent: f.bytes_sent,
             bytes_received: f.bytes_recv,
             byte_exact: !f.corrupted && full,
+            corrupted: f.corrupted,
             completion_time_s: f.completed_at.map(secs),
             mean_goodput_mbps: goodput / 1e6,
             bottleneck_mbps: bottleneck.map(|b| b as f64 / 1e6),
