@@ -118,6 +118,7 @@ pub fn run_data(w: &World, sum: &Summary, checks: &[CheckResult], prov: &Provena
                     bytes_sent: fs.bytes_sent,
                     bytes_received: fs.bytes_received,
                     byte_exact: fs.byte_exact,
+                    corrupted: fs.corrupted,
                     packets_sent: fs.packets_sent,
                     retransmissions: fs.retransmissions,
                     sender_losses: fs.sender_losses,

@@ -72,6 +72,10 @@ pub struct FlowTotals {
     pub bytes_received: u64,
     /// Every byte arrived unaltered and in order.
     pub byte_exact: bool,
+    /// Something arrived differing from what was sent (as opposed to not all of it
+    /// having arrived by the end).
+    #[serde(default)]
+    pub corrupted: bool,
     /// Data packets sent, retransmissions included.
     pub packets_sent: u64,
     /// Retransmitted packets.

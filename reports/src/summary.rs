@@ -44,6 +44,8 @@ pub struct FlowSummary {
     pub bytes_received: u64,
     /// Every byte arrived unaltered and in order.
     pub byte_exact: bool,
+    /// Something arrived differing from what was sent.
+    pub corrupted: bool,
     /// Goodput, Mbit/s: `mean` is bytes received ×8 over the active time (connected to
     /// completed, stopped or the end); `p50`/`p95` are over the per-interval samples.
     pub goodput_mbps: Spread,
@@ -160,6 +162,7 @@ pub fn summarise_flow(f: &FlowData, interval_s: f64) -> FlowSummary {
         bytes_sent: t.bytes_sent,
         bytes_received: t.bytes_received,
         byte_exact: t.byte_exact,
+        corrupted: t.corrupted,
         goodput_mbps: spread(&goodputs, mean_goodput),
         bottleneck_mbps: t.bottleneck_mbps,
         utilisation: match (mean_goodput, t.bottleneck_mbps) {
@@ -348,7 +351,12 @@ pub fn flow_table(s: &RunSummary) -> (Vec<&'static str>, Vec<Vec<String>>) {
                 num(f.rtt_ms.p95, 1),
                 num(f.stability_cov, 3),
                 num(f.convergence_s, 1),
-                if f.byte_exact { "yes" } else { "no" }.into(),
+                match (f.byte_exact, f.corrupted) {
+                    (true, _) => "yes",
+                    (false, true) => "NO",
+                    (false, false) => "partial",
+                }
+                .into(),
             ]
         })
         .collect();

@@ -68,6 +68,7 @@ fn synthetic(seed: u64, scale: f64) -> RunData {
                 bytes_sent: 100_000_000,
                 bytes_received: (scale * 90_000_000.0) as u64,
                 byte_exact: true,
+                corrupted: false,
                 packets_sent: 70_000,
                 retransmissions: 600,
                 sender_losses: 800,
