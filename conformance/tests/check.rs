@@ -5,9 +5,8 @@ mod common;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use common::{reference_file, scratch_dir, REFERENCE};
+use common::{conformance, reference_file, scratch_dir, REFERENCE};
 use conformance::capture::{read_bytes, read_file, CaptureWriter, Datagram};
 use conformance::check::{check_capture, CheckOptions, Report, Status};
 use udt::packet::{Control, ControlPacket, Packet};
@@ -277,18 +276,6 @@ fn broken_captures_fail_exactly_the_check_they_break() {
 // ---------------------------------------------------------------------------
 // The command line
 // ---------------------------------------------------------------------------
-
-fn conformance(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_conformance"))
-        .args(args)
-        .output()
-        .expect("run conformance");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 #[test]
 fn cli_check_passes_a_reference_capture() {

@@ -3,10 +3,8 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::sim::run_scenario;
-use common::{reference_file, scratch_dir};
+use common::{conformance, reference_file, scratch_dir};
 use conformance::capture::read_file;
 use conformance::replay::{replay_capture, DiffLine, ReplayOptions, Role};
 
@@ -113,18 +111,6 @@ fn first_full_ack_is_24_bytes_like_udt4() {
         "{}",
         r.diff_text(2)
     );
-}
-
-fn conformance(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_conformance"))
-        .args(args)
-        .output()
-        .expect("run conformance");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]

@@ -163,6 +163,22 @@ fn md5(data: &[u8]) -> [u8; 16] {
     Md5::digest(data).into()
 }
 
+/// The reference peer read exactly `data` (length and MD5) and then exited cleanly.
+async fn reference_received(
+    peer: Peer,
+    digest: std::thread::JoinHandle<(u64, [u8; 16])>,
+    data: &[u8],
+) {
+    let (n, got) = tokio::task::spawn_blocking(move || digest.join().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(n, data.len() as u64);
+    assert_eq!(got, md5(data));
+    tokio::task::spawn_blocking(move || peer.wait_success())
+        .await
+        .unwrap();
+}
+
 fn localhost(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
 }
@@ -244,14 +260,7 @@ async fn project_client_to_reference_server_messages() {
         m.send_msg(chunk, None, true).await.unwrap();
     }
     m.close().await.unwrap();
-    let (n, got) = tokio::task::spawn_blocking(move || digest.join().unwrap())
-        .await
-        .unwrap();
-    assert_eq!(n, data.len() as u64);
-    assert_eq!(got, md5(&data));
-    tokio::task::spawn_blocking(move || peer.wait_success())
-        .await
-        .unwrap();
+    reference_received(peer, digest, &data).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -335,14 +344,7 @@ async fn rendezvous_with_reference_receiving() {
     let mut s = ep.rendezvous(localhost(their)).await.unwrap().into_stream();
     s.write_all(&data).await.unwrap();
     s.shutdown().await.unwrap();
-    let (n, got) = tokio::task::spawn_blocking(move || digest.join().unwrap())
-        .await
-        .unwrap();
-    assert_eq!(n, data.len() as u64);
-    assert_eq!(got, md5(&data));
-    tokio::task::spawn_blocking(move || peer.wait_success())
-        .await
-        .unwrap();
+    reference_received(peer, digest, &data).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -361,12 +363,5 @@ async fn project_client_to_reference_server_ipv6() {
     let mut s = ep.connect(peer_addr).await.unwrap().into_stream();
     s.write_all(&data).await.unwrap();
     s.shutdown().await.unwrap();
-    let (n, got) = tokio::task::spawn_blocking(move || digest.join().unwrap())
-        .await
-        .unwrap();
-    assert_eq!(n, data.len() as u64);
-    assert_eq!(got, md5(&data));
-    tokio::task::spawn_blocking(move || peer.wait_success())
-        .await
-        .unwrap();
+    reference_received(peer, digest, &data).await;
 }

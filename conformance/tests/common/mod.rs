@@ -36,4 +36,17 @@ pub fn scratch_dir(test: &str) -> PathBuf {
     dir
 }
 
+/// Runs the `conformance` binary: exit code, stdout, stderr.
+pub fn conformance(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_conformance"))
+        .args(args)
+        .output()
+        .expect("run conformance");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 pub mod sim;

@@ -247,6 +247,10 @@ pub struct DirSpec {
 
 /// A bidirectional link; the top-level impairments apply to both directions, `forward`
 /// (first → second node of `between`) and `reverse` override them per direction.
+///
+/// The impairment fields repeat [`DirSpec`]'s rather than `#[serde(flatten)]` it: serde
+/// cannot combine `flatten` with `deny_unknown_fields`, and a misspelt field must stay an
+/// error that names the line.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LinkSpec {
