@@ -66,6 +66,9 @@ pub fn options(o: &ConnOptions) -> SocketOptions {
     if let Some(v) = x.linger {
         s.linger = Duration::from_micros(v.0 / 1000);
     }
+    if let Some(p) = x.profile {
+        s.profile = p.into();
+    }
     if let Some(cc) = &o.cc {
         s.congestion = cc.clone();
     }

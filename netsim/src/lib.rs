@@ -23,6 +23,7 @@ pub mod scenario;
 pub mod sim;
 pub mod summary;
 pub mod sweep;
+pub mod timing;
 pub mod transport;
 pub mod udp;
 pub mod world;

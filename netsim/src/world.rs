@@ -8,6 +8,7 @@ use crate::packet::Packet;
 use crate::rng::seed_for;
 use crate::scenario::{validate_split as split, CaptureSpec, Direction, Scenario};
 use crate::sim::{Ev, EventQueue};
+use crate::timing::HostTiming;
 use crate::transport::{Conn, ConnEvent, ConnOptions, Transport, TransportFactory};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -26,6 +27,9 @@ pub struct EndpointSlot {
     pub side: Side,
     timer_at: Option<u64>,
     same_time_wakes: u32,
+    /// How the host's driver wakes up, and when it last turned (an arrival or a wake).
+    timing: HostTiming,
+    last_turn: u64,
 }
 
 /// A scenario in progress.
@@ -168,6 +172,12 @@ impl World {
         let host = &self.net.nodes[node].name;
         let seed = seed_for(self.seed, &format!("endpoint:{host}:{}", addr.port()));
         let transport = factory(addr, seed, 0);
+        let timing = self
+            .scenario
+            .hosts
+            .get(host)
+            .map(|h| h.timing())
+            .unwrap_or_default();
         let idx = self.endpoints.len();
         self.endpoints.push(EndpointSlot {
             node,
@@ -177,6 +187,8 @@ impl World {
             side,
             timer_at: None,
             same_time_wakes: 0,
+            timing,
+            last_turn: 0,
         });
         self.net.nodes[node].ports.insert(addr.port(), idx);
         Ok(idx)
@@ -286,6 +298,7 @@ impl World {
                     return;
                 }
                 e.timer_at = None;
+                e.last_turn = now;
                 e.transport.handle_timeout(now);
                 self.drive(ep as usize);
             }
@@ -405,6 +418,7 @@ impl World {
 
     fn deliver_local(&mut self, local: &mut Vec<(usize, Packet)>) {
         for (ep, p) in local.drain(..) {
+            self.endpoints[ep].last_turn = self.now;
             self.endpoints[ep]
                 .transport
                 .handle_datagram(self.now, p.src, &p.payload);
@@ -449,6 +463,7 @@ impl World {
         let pending = std::mem::take(&mut local);
         self.local = local;
         for (other, p) in pending {
+            self.endpoints[other].last_turn = now;
             self.endpoints[other]
                 .transport
                 .handle_datagram(now, p.src, &p.payload);
@@ -461,10 +476,11 @@ impl World {
     fn arm_timer(&mut self, ep: usize) {
         let now = self.now;
         let e = &mut self.endpoints[ep];
-        let Some(mut t) = e.transport.poll_timeout() else {
+        let Some(t) = e.transport.poll_timeout() else {
             e.timer_at = None;
             return;
         };
+        let mut t = e.timing.wake_at(t, now, e.last_turn);
         if t <= now {
             // Guard against an endpoint that keeps asking for "now": after many wake-ups at
             // the same instant, step the clock by a microsecond.

@@ -23,5 +23,5 @@ pub mod tokio;
 pub use conn::{Event, SocketState};
 pub use endpoint::{ConnectionHandle, Endpoint, EndpointStats, Transmit};
 pub use error::Error;
-pub use options::{EndpointConfig, SocketOptions};
+pub use options::{EndpointConfig, Profile, SocketOptions};
 pub use stats::Stats;

@@ -28,6 +28,55 @@ pub struct SocketOptions {
     /// A congestion control of the application's own, built per connection; takes
     /// precedence over `congestion` when set (see [`crate::cc::from_options`]).
     pub cc_factory: Option<crate::cc::CcFactory>,
+    /// Which protocol behaviour to follow where the project departs from UDT 4.11.
+    pub profile: Profile,
+}
+
+/// The project's UDT, or UDT 4.11 exactly as the reference library behaves.
+///
+/// Every place where the default departs from the reference is switched by this
+/// one value, so a researcher can measure either. The departures:
+///
+/// | behaviour | `Improved` (default) | `Reference` (UDT 4.11) |
+/// | --- | --- | --- |
+/// | outstanding losses | re-reported every NAK interval (draft, UDT ≤ 4.8) | reported once; a lost retransmission waits for EXP |
+/// | expired message (TTL) | the drop request names the whole message | it names the packet up to one past the message's end |
+/// | a late sender | catches up at most one SYN (10 ms) of lateness in a burst | catches up all accumulated lateness |
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Profile {
+    /// The project's UDT: UDT 4.11 plus the fixes listed on [`Profile`].
+    #[default]
+    Improved,
+    /// UDT 4.11 as the reference library behaves, departures switched back.
+    Reference,
+}
+
+impl Profile {
+    /// Every profile, by name.
+    pub const NAMES: [&'static str; 2] = ["improved", "reference"];
+
+    /// The profile called `name` (`improved` or `reference`).
+    pub fn by_name(name: &str) -> Option<Profile> {
+        match name {
+            "improved" => Some(Profile::Improved),
+            "reference" => Some(Profile::Reference),
+            _ => None,
+        }
+    }
+
+    /// The profile's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Improved => "improved",
+            Profile::Reference => "reference",
+        }
+    }
+}
+
+impl std::fmt::Display for Profile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 impl Default for SocketOptions {
@@ -42,6 +91,7 @@ impl Default for SocketOptions {
             max_bandwidth: None,
             congestion: "udt".into(),
             cc_factory: None,
+            profile: Profile::Improved,
         }
     }
 }

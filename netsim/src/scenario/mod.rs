@@ -80,6 +80,20 @@ pub struct HostSpec {
     /// The NAT whose inside this host is on.
     #[serde(default)]
     pub behind: Option<String>,
+    /// How the host's UDT driver wakes up: `exact` (default), `udt4`, `tokio`, or
+    /// `{ tick: DUR }` / `{ idle: DUR }` (see [`crate::timing`]).
+    #[serde(default)]
+    pub timing: Option<crate::timing::TimingSpec>,
+}
+
+impl HostSpec {
+    /// The host's wake-up rule (validated when the scenario loads).
+    pub fn timing(&self) -> crate::timing::HostTiming {
+        self.timing
+            .as_ref()
+            .and_then(|t| t.resolve().ok())
+            .unwrap_or_default()
+    }
 }
 
 /// A NAT box: a preset, or explicit behaviours (which override the preset's).
@@ -370,6 +384,28 @@ pub struct OptionsSpec {
     pub max_bandwidth: Option<Rate>,
     /// How long close() keeps sending buffered data.
     pub linger: Option<Dur>,
+    /// `improved` (the project's UDT, default) or `reference` (UDT 4.11 exactly as the
+    /// reference library behaves); see `udt::Profile`.
+    pub profile: Option<ProfileSpec>,
+}
+
+/// A flow's protocol profile (`udt::Profile`), by name.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ProfileSpec {
+    /// The project's UDT.
+    Improved,
+    /// UDT 4.11 as the reference library behaves.
+    Reference,
+}
+
+impl From<ProfileSpec> for udt::Profile {
+    fn from(p: ProfileSpec) -> Self {
+        match p {
+            ProfileSpec::Improved => udt::Profile::Improved,
+            ProfileSpec::Reference => udt::Profile::Reference,
+        }
+    }
 }
 
 /// One UDT connection and its workload. Data flows from `from` to `to` (or from the first to

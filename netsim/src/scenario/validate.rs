@@ -50,6 +50,10 @@ impl Scenario {
             }
         }
         for (name, h) in &self.hosts {
+            if let Some(t) = &h.timing {
+                t.resolve()
+                    .map_err(|e| format!("hosts.{name}.timing: {e}"))?;
+            }
             if let Some(b) = &h.behind {
                 if !nats.contains(b.as_str()) {
                     return Err(format!(

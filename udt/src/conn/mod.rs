@@ -396,7 +396,7 @@ impl Connection {
             self.send_ack(now, true);
             self.light_ack_count += 1;
         }
-        if !self.rcv_loss.is_empty() && now >= self.next_nak_time {
+        if self.periodic_nak() && now >= self.next_nak_time {
             self.send_periodic_nak(now);
         }
         if now >= self.exp_deadline() {
@@ -450,7 +450,7 @@ impl Connection {
                 if self.ack_pending() {
                     t = t.min(self.next_ack_time);
                 }
-                if !self.rcv_loss.is_empty() {
+                if self.periodic_nak() {
                     t = t.min(self.next_nak_time);
                 }
                 if let Some(at) = self.next_send {

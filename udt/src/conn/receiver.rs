@@ -56,13 +56,20 @@ impl Connection {
         Duration::from_micros(t.max(300_000))
     }
 
+    /// Whether outstanding losses are due to be reported again.
+    ///
     /// UDT 4.9–4.11 never repeat a NAK and leave lost retransmissions to the
     /// sender's EXP timer; but the receiver's repeated ACKs keep resetting that
     /// timer, and once the ACK is confirmed the receiver falls silent, so a lost
     /// retransmission stalls the transfer for an EXP period and then costs a
     /// go-back-N. Re-reporting outstanding losses every NAK interval, as the
     /// draft and earlier UDT releases do, repairs them; UDT4 senders accept
-    /// repeated NAKs (§5.4).
+    /// repeated NAKs (§5.4). The reference profile does as UDT 4.11 does.
+    pub(super) fn periodic_nak(&self) -> bool {
+        self.opts.profile == crate::Profile::Improved && !self.rcv_loss.is_empty()
+    }
+
+    /// Re-reports the whole receiver loss list.
     pub(super) fn send_periodic_nak(&mut self, now: Instant) {
         self.outgoing.push_back(Outgoing::NakAll);
         self.stats.pkt_sent_nak_total += 1;

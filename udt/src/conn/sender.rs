@@ -5,7 +5,7 @@
 use super::{unwrap_seq, wire_seq, Connection, Event, Outgoing};
 use crate::packet::{Ack, DataPacket, DropRequest, LossList, HEADER_LEN};
 use crate::time::{Duration, Instant};
-use crate::Error;
+use crate::{Error, Profile};
 
 /// How far behind schedule the sender may fall before it stops catching up: a
 /// late driver gets a burst that keeps the average rate, not an unbounded one.
@@ -37,7 +37,11 @@ impl Connection {
         if at > t {
             return None;
         }
-        let at = at.max(t - MAX_LATENESS_US);
+        let at = match self.opts.profile {
+            Profile::Improved => at.max(t - MAX_LATENESS_US),
+            // UDT4 (`m_ullTimeDiff`) owes the sender every microsecond it was late.
+            Profile::Reference => at,
+        };
         let Some((len, seq)) = self.next_data_packet(now, buf) else {
             // Nothing may go: leave the schedule until an ACK, NAK, timeout or
             // new data puts the sender back on it.
@@ -65,6 +69,13 @@ impl Connection {
                 // naming the whole message lets the receiver discard the parts it
                 // already holds too, and UDT4 receivers take the range the same way.
                 let (first, last) = self.snd.message_span(seq);
+                let named = match self.opts.profile {
+                    Profile::Improved => (first, last),
+                    Profile::Reference => (seq, last + 1),
+                };
+                // The sender forgets the whole message in both profiles: UDT4 also
+                // drops the loss entry one past the end, a packet of the next
+                // message, which would lose live data.
                 self.snd_loss.remove_range(first, last);
                 // Packets of the message that never went out never will.
                 self.snd_next = self.snd_next.max(last + 1);
@@ -72,8 +83,8 @@ impl Connection {
                 let len = self.emit_control(
                     Outgoing::Drop(DropRequest {
                         msg: block.msg,
-                        first: wire_seq(first),
-                        last: wire_seq(last),
+                        first: wire_seq(named.0),
+                        last: wire_seq(named.1),
                     }),
                     buf,
                 );

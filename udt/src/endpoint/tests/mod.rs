@@ -5,6 +5,7 @@ use super::*;
 
 mod chaos;
 mod hostile;
+mod profile;
 mod protocol;
 use crate::packet::SocketType;
 use rand::Rng;

@@ -1,0 +1,167 @@
+//! How a host's UDT driver wakes up.
+//!
+//! The protocol core asks to be woken at an exact microsecond (the next paced packet, the
+//! ACK timer, EXP). A real host does not wake exactly then, and the difference shapes what
+//! goes on the wire: a sender that wakes late sends the packets it owes back to back (UDT4's
+//! `m_ullTimeDiff` catch-up, the core's too), so its receiver measures the burst's rate, not
+//! the mean rate, and UDT's window (`arrival rate × (RTT + SYN) + 16`) follows. A host's
+//! timing is therefore part of the scenario, as a host option.
+//!
+//! The presets, each measured on a Linux host (HZ=250, kernel 6.x; the numbers and the
+//! commands are in `netsim/SCENARIOS.md`):
+//!
+//! - `exact`: wakes when asked, to the nanosecond (a busy-waiting sender; the default, and
+//!   the behaviour of every earlier version of the simulator).
+//! - `udt4`: the reference library as Debian builds it (`NO_BUSY_WAITING`): the sending
+//!   thread sleeps on a condition that only the receiving thread's loop signals, and that
+//!   loop turns once per arriving datagram or when its socket's 100 µs receive timeout
+//!   expires, which the kernel rounds up to two 4 ms jiffies. Measured: paced at a mean
+//!   1.7 ms, it sends bursts of 4–6 packets every 7.8–8.1 ms (10th–90th percentile).
+//! - `tokio`: the project's tokio driver: tokio's timer wheel fires on whole milliseconds
+//!   after the deadline, and every datagram arrival wakes the task too.
+
+use serde::Deserialize;
+
+use crate::scenario::units::Dur;
+
+/// The wake-up rule of one host's driver.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum HostTiming {
+    /// Wakes exactly at the requested time.
+    #[default]
+    Exact,
+    /// Wakes at the first multiple of `tick` (ns) at or after the requested time, and on
+    /// every arrival.
+    Grid {
+        /// The timer granularity, ns.
+        tick: u64,
+    },
+    /// Wakes only on a datagram arrival or after `idle` (ns) without one.
+    ArrivalOrIdle {
+        /// How long the receiving loop waits for a datagram before it turns anyway, ns.
+        idle: u64,
+    },
+}
+
+impl HostTiming {
+    /// The preset names, for error messages and docs.
+    pub const PRESETS: [&'static str; 3] = ["exact", "udt4", "tokio"];
+
+    /// A preset by name.
+    pub fn preset(name: &str) -> Option<HostTiming> {
+        match name {
+            "exact" => Some(HostTiming::Exact),
+            "udt4" => Some(HostTiming::ArrivalOrIdle { idle: 8_000_000 }),
+            "tokio" => Some(HostTiming::Grid { tick: 1_000_000 }),
+            _ => None,
+        }
+    }
+
+    /// When a driver that wants to run at `want` (ns) really runs, given that it last
+    /// turned (an arrival or an idle wake) at `last_turn` and it is `now`.
+    pub fn wake_at(self, want: u64, now: u64, last_turn: u64) -> u64 {
+        if want <= now {
+            return want;
+        }
+        match self {
+            HostTiming::Exact => want,
+            HostTiming::Grid { tick } => want.div_ceil(tick) * tick,
+            HostTiming::ArrivalOrIdle { idle } => {
+                let turns = (want.saturating_sub(last_turn)).div_ceil(idle).max(1);
+                last_turn + turns * idle
+            }
+        }
+    }
+}
+
+/// A host's `timing:` field: a preset name or an explicit rule.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum TimingSpec {
+    /// `exact`, `udt4` or `tokio`.
+    Preset(String),
+    /// `{ tick: 1ms }` or `{ idle: 8ms }`.
+    Rule(RuleSpec),
+}
+
+/// An explicit wake-up rule.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    /// Timer granularity: wakes on multiples of it (and on arrivals).
+    #[serde(default)]
+    pub tick: Option<Dur>,
+    /// Wakes only on arrivals or after this long without one.
+    #[serde(default)]
+    pub idle: Option<Dur>,
+}
+
+impl TimingSpec {
+    /// The rule, or why the field is wrong.
+    pub fn resolve(&self) -> Result<HostTiming, String> {
+        match self {
+            TimingSpec::Preset(name) => HostTiming::preset(name).ok_or_else(|| {
+                format!(
+                    "unknown timing preset `{name}`; expected one of {} or {{ tick: DUR }} / {{ idle: DUR }}",
+                    HostTiming::PRESETS.join(", ")
+                )
+            }),
+            TimingSpec::Rule(RuleSpec {
+                tick: Some(t),
+                idle: None,
+            }) if t.0 > 0 => Ok(HostTiming::Grid { tick: t.0 }),
+            TimingSpec::Rule(RuleSpec {
+                tick: None,
+                idle: Some(i),
+            }) if i.0 > 0 => Ok(HostTiming::ArrivalOrIdle { idle: i.0 }),
+            TimingSpec::Rule(_) => {
+                Err("timing: give exactly one of `tick` or `idle`, longer than 0".into())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: u64 = 1_000_000;
+
+    #[test]
+    fn exact_wakes_when_asked() {
+        assert_eq!(HostTiming::Exact.wake_at(1_234, 0, 0), 1_234);
+    }
+
+    #[test]
+    fn grid_rounds_up_to_the_tick() {
+        let g = HostTiming::preset("tokio").unwrap();
+        assert_eq!(g.wake_at(MS + 1, 0, 0), 2 * MS);
+        assert_eq!(g.wake_at(2 * MS, 0, 0), 2 * MS);
+        assert_eq!(g.wake_at(5, 10, 0), 5, "a time already due is not delayed");
+    }
+
+    #[test]
+    fn idle_turns_count_from_the_last_turn() {
+        let u = HostTiming::preset("udt4").unwrap();
+        // Last turn at 3 ms: turns at 11, 19, 27 ms.
+        assert_eq!(u.wake_at(4 * MS, 3 * MS, 3 * MS), 11 * MS);
+        assert_eq!(u.wake_at(11 * MS, 3 * MS, 3 * MS), 11 * MS);
+        assert_eq!(u.wake_at(12 * MS, 5 * MS, 3 * MS), 19 * MS);
+    }
+
+    #[test]
+    fn bad_specs_say_what_is_expected() {
+        let e = TimingSpec::Preset("fast".into()).resolve().unwrap_err();
+        assert!(e.contains("exact, udt4, tokio"), "{e}");
+        let both = TimingSpec::Rule(RuleSpec {
+            tick: Some(Dur(1)),
+            idle: Some(Dur(1)),
+        });
+        assert!(both.resolve().is_err());
+        let zero = TimingSpec::Rule(RuleSpec {
+            tick: Some(Dur(0)),
+            idle: None,
+        });
+        assert!(zero.resolve().is_err());
+    }
+}

@@ -1,0 +1,77 @@
+//! A host's wake-up rule changes what the protocol does, the way it does on real hosts: a
+//! UDT4 host (`timing: udt4`) sends in bursts, its receiver measures the bursts' rate, and
+//! the window opens to about 900 packets on a 100 Mbit/s, 100 ms, 1% path, where an evenly
+//! pacing host's stays near 80 (both seen in captures of the reference library and of the
+//! project; issue 12).
+
+use netsim::run::{run, RunOptions};
+use netsim::scenario::Scenario;
+
+fn scenario(timing: &str) -> Scenario {
+    let yaml = format!(
+        r#"
+name: timing
+seed: 3
+duration: 20s
+hosts:
+  client: {{ address: 10.0.0.1, timing: {timing} }}
+  server: {{ address: 10.0.1.1, timing: {timing} }}
+links:
+  - {{ between: [client, server], rate: 100Mbps, delay: 50ms, queue: 1000 packets, loss: {{ bernoulli: 1% }} }}
+flows:
+  - {{ name: bulk, from: client, to: "server:9000", send_for: 20s, options: {{ profile: reference }} }}
+"#
+    );
+    Scenario::parse("timing.yaml", &yaml).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The median congestion window over the last 15 s, and the goodput.
+fn run_with(timing: &str) -> (f64, f64) {
+    let dir = std::env::temp_dir().join(format!("netsim-timing-{}-{timing}", std::process::id()));
+    let o = run(
+        &scenario(timing),
+        &RunOptions {
+            out: Some(dir.clone()),
+            quiet: true,
+            no_plots: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("metrics.json")).unwrap()).unwrap();
+    let mut cwnd: Vec<f64> = m["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["t_ns"].as_u64().unwrap() > 5_000_000_000)
+        .map(|s| s["cwnd"].as_f64().unwrap())
+        .collect();
+    cwnd.sort_by(f64::total_cmp);
+    let goodput = o.summary.flows[0].mean_goodput_mbps;
+    let _ = std::fs::remove_dir_all(&dir);
+    (cwnd[cwnd.len() / 2], goodput)
+}
+
+#[test]
+fn a_udt4_host_bursts_and_its_window_opens() {
+    let (exact_cwnd, exact_goodput) = run_with("exact");
+    let (udt4_cwnd, udt4_goodput) = run_with("udt4");
+    assert!(
+        exact_cwnd < 150.0,
+        "an evenly pacing host's window: {exact_cwnd}"
+    );
+    assert!(udt4_cwnd > 600.0, "a UDT4 host's window: {udt4_cwnd}");
+    // The open window spares the sender its stalls while a loss is repaired.
+    assert!(
+        udt4_goodput > 1.1 * exact_goodput,
+        "goodput udt4 {udt4_goodput} vs exact {exact_goodput}"
+    );
+}
+
+#[test]
+fn a_bad_timing_is_refused_with_its_field() {
+    let yaml = "name: t\nduration: 1s\nhosts:\n  a: { address: 10.0.0.1, timing: fast }\n  b: { address: 10.0.0.2 }\nlinks:\n  - { between: [a, b], rate: 1Mbps, delay: 1ms }\nflows:\n  - { name: f, from: a, to: \"b:9\", send_for: 1s }\n";
+    let e = Scenario::parse("t.yaml", yaml).unwrap_err().to_string();
+    assert!(e.contains("hosts.a.timing") && e.contains("udt4"), "{e}");
+}
