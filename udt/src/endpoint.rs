@@ -20,7 +20,7 @@ use md5::{Digest, Md5};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::conn::{Connection, Event, SocketState};
+use crate::conn::{Connection, Event, SocketState, Timer};
 use crate::options::{EndpointConfig, SocketOptions};
 use crate::packet::{
     Control, ControlPacket, Handshake, Packet, ReqType, HANDSHAKE_LEN, HEADER_LEN,
@@ -412,10 +412,16 @@ impl Endpoint {
 
     /// When [`handle_timeout`](Self::handle_timeout) must run next.
     pub fn poll_timeout(&self) -> Option<Instant> {
+        self.next_timer().map(|(at, _, _)| at)
+    }
+
+    /// The timer behind [`poll_timeout`](Self::poll_timeout): when, which connection,
+    /// and what for (a trace can say why the endpoint woke).
+    pub fn next_timer(&self) -> Option<(Instant, ConnectionHandle, Timer)> {
         self.connections
             .iter()
-            .filter_map(|(_, c)| c.next_timeout())
-            .min()
+            .filter_map(|(h, c)| c.next_timer().map(|(at, t)| (at, h, t)))
+            .min_by_key(|&(at, _, _)| at)
     }
 
     /// The next datagram to send at `now`, written into `buf` (at least the MSS in

@@ -20,7 +20,7 @@ pub mod time;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 
-pub use conn::{Event, SocketState};
+pub use conn::{Event, SocketState, Timer};
 pub use endpoint::{ConnectionHandle, Endpoint, EndpointStats, Transmit};
 pub use error::Error;
 pub use options::{EndpointConfig, Profile, SocketOptions};

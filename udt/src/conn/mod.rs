@@ -109,6 +109,25 @@ enum Outgoing {
     Drop(DropRequest),
 }
 
+/// A connection's timers: what a wake-up is for (`udt-protocol.md` §5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Timer {
+    /// Repeat a connection request (every 250 ms) or give up.
+    Handshake,
+    /// The full-ACK timer (SYN, or the congestion control's ACK period).
+    Ack,
+    /// Re-report outstanding losses (improved profile only).
+    Nak,
+    /// The expiry timer: retransmit, keep alive, or declare the peer gone.
+    Exp,
+    /// The next paced data packet is due.
+    Send,
+    /// Linger on close ran out.
+    Linger,
+    /// A closed or broken connection may be forgotten.
+    Reclaim,
+}
+
 /// How the connection came to be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Role {
@@ -145,8 +164,9 @@ pub(crate) struct Connection {
     /// Highest ACK received, light ACKs included.
     snd_last_ack: u64,
     flow_window: u32,
-    /// When the next data packet may go, µs (fractional periods accumulate).
-    next_send: Option<f64>,
+    /// When the next data packet may go, ns since the clock's origin (an integer clock
+    /// fine enough that fractional periods accumulate exactly enough).
+    next_send: Option<u64>,
     next_msg: MsgNumber,
     /// Sender-side smoothed receive rate and link capacity (packets/s).
     peer_rcv_rate: u32,
@@ -443,29 +463,47 @@ impl Connection {
 
     /// When `handle_timeout` must run next.
     pub(crate) fn next_timeout(&self) -> Option<Instant> {
+        self.next_timer().map(|(at, _)| at)
+    }
+
+    /// The earliest armed timer and when it fires; on a tie, the first in [`Timer`]'s
+    /// order.
+    pub(crate) fn next_timer(&self) -> Option<(Instant, Timer)> {
+        let mut next: Option<(Instant, Timer)> = None;
+        let mut arm = |at: Option<Instant>, timer: Timer| {
+            if let Some(at) = at {
+                if next.is_none_or(|(n, _)| at < n) {
+                    next = Some((at, timer));
+                }
+            }
+        };
         match self.state {
-            SocketState::Connecting => self.connecting.as_ref().map(|c| c.next_timeout()),
+            SocketState::Connecting => arm(
+                self.connecting.as_ref().map(|c| c.next_timeout()),
+                Timer::Handshake,
+            ),
             SocketState::Connected | SocketState::Closing => {
-                let mut t = self.exp_deadline();
-                if self.ack_pending() {
-                    t = t.min(self.next_ack_time);
-                }
-                if self.periodic_nak() {
-                    t = t.min(self.next_nak_time);
-                }
-                if let Some(at) = self.next_send {
-                    t = t.min(Instant::from_micros(at.ceil() as u64));
-                }
-                if let Some(d) = self.linger_deadline {
-                    t = t.min(d);
-                }
-                Some(t)
+                arm(self.ack_pending().then_some(self.next_ack_time), Timer::Ack);
+                arm(
+                    self.periodic_nak().then_some(self.next_nak_time),
+                    Timer::Nak,
+                );
+                arm(Some(self.exp_deadline()), Timer::Exp);
+                arm(self.next_send.map(sender::ns_to_instant), Timer::Send);
+                arm(self.linger_deadline, Timer::Linger);
             }
             // Wake up to be reclaimed (see `reclaimable`).
-            SocketState::Closed => self.ended_at.map(|t| t + Duration::from_secs(1)),
-            SocketState::Broken => self.ended_at.map(|t| t + Duration::from_secs(60)),
-            _ => None,
+            SocketState::Closed => arm(
+                self.ended_at.map(|t| t + Duration::from_secs(1)),
+                Timer::Reclaim,
+            ),
+            SocketState::Broken => arm(
+                self.ended_at.map(|t| t + Duration::from_secs(60)),
+                Timer::Reclaim,
+            ),
+            _ => {}
         }
+        next
     }
 
     /// Writes the next packet due at `now` into `buf`; returns its length.

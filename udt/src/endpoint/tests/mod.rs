@@ -7,6 +7,7 @@ mod chaos;
 mod hostile;
 mod profile;
 mod protocol;
+mod timers;
 use crate::packet::SocketType;
 use rand::Rng;
 use std::cmp::Reverse;
