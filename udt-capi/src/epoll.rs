@@ -54,7 +54,7 @@ pub fn notify() {
 /// Forgets every set (cleanup).
 pub fn clear() {
     let mut t = lock(&TABLE);
-    t.sets.clear();
+    t.sets = BTreeMap::new();
     LIVE.store(0, Ordering::Relaxed);
 }
 

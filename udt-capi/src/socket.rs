@@ -527,6 +527,10 @@ pub fn cleanup() {
     let (sockets, muxes) = {
         let mut reg = registry();
         let sockets: Vec<Arc<Socket>> = reg.sockets.drain().map(|(_, s)| s).collect();
+        // Give the tables' memory back: a clean exit leaves nothing allocated.
+        reg.sockets.shrink_to_fit();
+        reg.closed = HashSet::new();
+        reg.closed_order = VecDeque::new();
         (sockets, std::mem::take(&mut reg.muxes))
     };
     for s in &sockets {
