@@ -68,3 +68,55 @@ fn connect_transfer_close_loop_is_clean_under_valgrind() {
         "{stderr}"
     );
 }
+
+/// A UDT4 program built with nothing but `pkg-config --cflags --libs udt`
+/// (the prefix laid out as `install.sh` does) connects to itself.
+#[test]
+fn pkg_config_file_builds_a_udt4_program() {
+    let prefix = common::prefix();
+    let flags = or_skip!(
+        Command::new("pkg-config")
+            .args(["--cflags", "--libs", "udt"])
+            .env("PKG_CONFIG_PATH", prefix.join("lib/pkgconfig"))
+            .output()
+            .map_err(|e| format!("pkg-config is not available ({e})")),
+        false
+    );
+    assert!(flags.status.success(), "pkg-config does not know udt");
+    let flags = String::from_utf8(flags.stdout).unwrap();
+    assert!(flags.contains("-ludt"), "{flags}");
+    let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("udt4_peer_pkgconfig");
+    let src = common::crate_dir().join("../udt/tests/peer/udt4_peer.cpp");
+    let gxx = or_skip!(
+        Command::new("g++")
+            .arg("-o")
+            .arg(&out)
+            .arg(&src)
+            .args(flags.split_whitespace())
+            .arg(format!("-Wl,-rpath,{}", prefix.join("lib").display()))
+            .status()
+            .map_err(|e| format!("g++ is not available ({e})")),
+        true
+    );
+    assert!(gxx.success(), "g++ with the pkg-config flags failed");
+    let n = 1 << 20;
+    let mut rx = common::Proc::spawn(&out, &["listen", "0", "stream", "recv"]);
+    let port = rx.port().to_string();
+    let digest = rx.digest_stdout();
+    let tx = common::Proc::spawn(
+        &out,
+        &[
+            "connect",
+            "127.0.0.1",
+            &port,
+            "stream",
+            "send",
+            "--gen",
+            &n.to_string(),
+        ],
+    );
+    tx.wait_success();
+    let (len, sum) = digest.join().unwrap();
+    assert_eq!((len, sum), (n as u64, common::md5(&common::generated(n))));
+    rx.wait_success();
+}
