@@ -10,6 +10,7 @@
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Instant as StdInstant;
 
 use udt::packet::SocketType;
@@ -21,7 +22,7 @@ use crate::error::{ApiResult, Code};
 use crate::mux::{ConnInfo, MuxState};
 use crate::options::{opt, Value};
 use crate::perf::TraceInfo;
-use crate::socket::{self, ConnRef, Socket, Stage, Status};
+use crate::socket::{self, ConnRef, Socket, Stage};
 
 enum Step<T> {
     Done(ApiResult<T>),
@@ -88,137 +89,145 @@ fn check_recv_state(st: &mut MuxState, c: &ConnRef) -> ApiResult<()> {
     }
 }
 
-/// `UDT::send`.
-pub fn send(id: i32, data: &[u8]) -> ApiResult<usize> {
+/// Which way a data call moves bytes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Dir {
+    Send,
+    Recv,
+}
+
+/// The socket and its connection, after UDT4's checks for a data call: a
+/// socket of the `wrong` type is `illegal`, then the connection state.
+fn open_for(
+    id: i32,
+    wrong: SocketType,
+    illegal: Code,
+    dir: Dir,
+) -> ApiResult<(Arc<Socket>, ConnRef)> {
     let s = socket::get(id)?;
-    if s.kind == SocketType::Dgram {
-        return Err(Code::EDGRAMILL);
+    if s.kind == wrong {
+        return Err(illegal);
     }
     let c = s.conn()?;
-    check_send_state(&mut c.mux.lock(), &c)?;
-    if data.is_empty() {
-        return Ok(0);
+    let mut st = c.mux.lock();
+    match dir {
+        Dir::Send => check_send_state(&mut st, &c)?,
+        Dir::Recv => check_recv_state(&mut st, &c)?,
     }
-    let timeout = c.opts.snd_timeo;
-    let r = blocking(&s, &c, timeout, |st| {
-        match st.ep.send(clock::now(), c.h, data) {
-            Ok(n) => Step::Done(Ok(n)),
-            Err(Error::WouldBlock) => {
-                st.info(c.h).writable = false;
-                if c.opts.snd_syn {
-                    Step::Wait
-                } else {
-                    Step::Done(Err(Code::EASYNCSND))
-                }
-            }
-            Err(e) => Step::Done(Err(conn_error(e, *st.info(c.h)))),
+    drop(st);
+    Ok((s, c))
+}
+
+/// Nothing could move: wait when blocking, else UDT4's non-blocking error.
+fn not_ready<T>(st: &mut MuxState, c: &ConnRef, dir: Dir) -> Step<T> {
+    let info = st.info(c.h);
+    let (syn, code) = match dir {
+        Dir::Send => {
+            info.writable = false;
+            (c.opts.snd_syn, Code::EASYNCSND)
         }
-    });
+        Dir::Recv => {
+            info.readable = false;
+            (c.opts.rcv_syn, Code::EASYNCRCV)
+        }
+    };
+    if syn {
+        Step::Wait
+    } else {
+        Step::Done(Err(code))
+    }
+}
+
+fn failed<T>(st: &mut MuxState, c: &ConnRef, e: Error) -> Step<T> {
+    Step::Done(Err(conn_error(e, *st.info(c.h))))
+}
+
+/// Runs a data call with the direction's timeout, then lets the multiplexer
+/// send what it queued (or the window update a read made room for).
+fn run<T>(
+    s: &Socket,
+    c: &ConnRef,
+    dir: Dir,
+    attempt: impl FnMut(&mut MuxState) -> Step<T>,
+) -> ApiResult<T> {
+    let timeout = match dir {
+        Dir::Send => c.opts.snd_timeo,
+        Dir::Recv => c.opts.rcv_timeo,
+    };
+    let r = blocking(s, c, timeout, attempt);
     c.mux.wake();
     r
 }
 
+/// `UDT::send`.
+pub fn send(id: i32, data: &[u8]) -> ApiResult<usize> {
+    let (s, c) = open_for(id, SocketType::Dgram, Code::EDGRAMILL, Dir::Send)?;
+    if data.is_empty() {
+        return Ok(0);
+    }
+    run(&s, &c, Dir::Send, |st| {
+        match st.ep.send(clock::now(), c.h, data) {
+            Ok(n) => Step::Done(Ok(n)),
+            Err(Error::WouldBlock) => not_ready(st, &c, Dir::Send),
+            Err(e) => failed(st, &c, e),
+        }
+    })
+}
+
 /// `UDT::recv`.
 pub fn recv(id: i32, buf: &mut [u8]) -> ApiResult<usize> {
-    let s = socket::get(id)?;
-    if s.kind == SocketType::Dgram {
-        return Err(Code::EDGRAMILL);
-    }
-    let c = s.conn()?;
-    check_recv_state(&mut c.mux.lock(), &c)?;
+    let (s, c) = open_for(id, SocketType::Dgram, Code::EDGRAMILL, Dir::Recv)?;
     if buf.is_empty() {
         return Ok(0);
     }
-    let r = blocking(&s, &c, c.opts.rcv_timeo, |st| match st.ep.recv(c.h, buf) {
-        Ok(0) => {
-            st.info(c.h).readable = false;
-            if c.opts.rcv_syn {
-                Step::Wait
-            } else {
-                Step::Done(Err(Code::EASYNCRCV))
-            }
-        }
+    run(&s, &c, Dir::Recv, |st| match st.ep.recv(c.h, buf) {
+        Ok(0) => not_ready(st, &c, Dir::Recv),
         Ok(n) => {
             if n < buf.len() {
                 st.info(c.h).readable = false;
             }
             Step::Done(Ok(n))
         }
-        Err(e) => Step::Done(Err(conn_error(e, *st.info(c.h)))),
-    });
-    c.mux.wake();
-    r
+        Err(e) => failed(st, &c, e),
+    })
 }
 
 /// `UDT::sendmsg`: the whole message or an error; `ttl_ms` < 0 is forever.
 pub fn sendmsg(id: i32, data: &[u8], ttl_ms: i32, in_order: bool) -> ApiResult<usize> {
-    let s = socket::get(id)?;
-    if s.kind == SocketType::Stream {
-        return Err(Code::ESTREAMILL);
-    }
-    let c = s.conn()?;
-    check_send_state(&mut c.mux.lock(), &c)?;
+    let (s, c) = open_for(id, SocketType::Stream, Code::ESTREAMILL, Dir::Send)?;
     if data.is_empty() {
         return Ok(0);
     }
     let ttl = (ttl_ms >= 0).then(|| Duration::from_millis(ttl_ms as u64));
-    let r = blocking(&s, &c, c.opts.snd_timeo, |st| {
+    run(&s, &c, Dir::Send, |st| {
         match st.ep.send_msg(clock::now(), c.h, data, ttl, in_order) {
             Ok(()) => Step::Done(Ok(data.len())),
-            Err(Error::WouldBlock) => {
-                st.info(c.h).writable = false;
-                if c.opts.snd_syn {
-                    Step::Wait
-                } else {
-                    Step::Done(Err(Code::EASYNCSND))
-                }
-            }
-            Err(e) => Step::Done(Err(conn_error(e, *st.info(c.h)))),
+            Err(Error::WouldBlock) => not_ready(st, &c, Dir::Send),
+            Err(e) => failed(st, &c, e),
         }
-    });
-    c.mux.wake();
-    r
+    })
 }
 
 /// `UDT::recvmsg`: one message; a longer one is cut to the buffer, as UDT4 does.
 pub fn recvmsg(id: i32, buf: &mut [u8]) -> ApiResult<usize> {
-    let s = socket::get(id)?;
-    if s.kind == SocketType::Stream {
-        return Err(Code::ESTREAMILL);
-    }
-    let c = s.conn()?;
-    check_recv_state(&mut c.mux.lock(), &c)?;
+    let (s, c) = open_for(id, SocketType::Stream, Code::ESTREAMILL, Dir::Recv)?;
     if buf.is_empty() {
         return Ok(0);
     }
-    let r = blocking(&s, &c, c.opts.rcv_timeo, |st| match st.ep.recv_msg(c.h) {
+    run(&s, &c, Dir::Recv, |st| match st.ep.recv_msg(c.h) {
         Ok(Some(m)) => {
             let n = m.len().min(buf.len());
             buf[..n].copy_from_slice(&m[..n]);
             Step::Done(Ok(n))
         }
-        Ok(None) => {
-            st.info(c.h).readable = false;
-            if c.opts.rcv_syn {
-                Step::Wait
-            } else {
-                Step::Done(Err(Code::EASYNCRCV))
-            }
-        }
-        Err(e) => Step::Done(Err(conn_error(e, *st.info(c.h)))),
-    });
-    c.mux.wake();
-    r
+        Ok(None) => not_ready(st, &c, Dir::Recv),
+        Err(e) => failed(st, &c, e),
+    })
 }
 
 /// `UDT::sendfile2`: `size` bytes of the file at `path` from `*offset`.
 pub fn sendfile(id: i32, path: &str, offset: &mut i64, size: i64, block: i32) -> ApiResult<i64> {
-    let s = socket::get(id)?;
-    if s.kind == SocketType::Dgram {
-        return Err(Code::EDGRAMILL);
-    }
-    let c = s.conn()?;
-    check_send_state(&mut c.mux.lock(), &c)?;
+    let (s, c) = open_for(id, SocketType::Dgram, Code::EDGRAMILL, Dir::Send)?;
     if size <= 0 {
         return Ok(0);
     }
@@ -248,7 +257,7 @@ fn send_blocking(s: &Socket, c: &ConnRef, data: &[u8]) -> ApiResult<usize> {
     let r = blocking(s, c, -1, |st| match st.ep.send(clock::now(), c.h, data) {
         Ok(n) => Step::Done(Ok(n)),
         Err(Error::WouldBlock) => Step::Wait,
-        Err(e) => Step::Done(Err(conn_error(e, *st.info(c.h)))),
+        Err(e) => failed(st, c, e),
     });
     c.mux.wake();
     r
@@ -256,12 +265,7 @@ fn send_blocking(s: &Socket, c: &ConnRef, data: &[u8]) -> ApiResult<usize> {
 
 /// `UDT::recvfile2`: `size` bytes into the file at `path` from `*offset`.
 pub fn recvfile(id: i32, path: &str, offset: &mut i64, size: i64, block: i32) -> ApiResult<i64> {
-    let s = socket::get(id)?;
-    if s.kind == SocketType::Dgram {
-        return Err(Code::EDGRAMILL);
-    }
-    let c = s.conn()?;
-    check_recv_state(&mut c.mux.lock(), &c)?;
+    let (s, c) = open_for(id, SocketType::Dgram, Code::EDGRAMILL, Dir::Recv)?;
     if size <= 0 {
         return Ok(0);
     }
@@ -281,7 +285,7 @@ pub fn recvfile(id: i32, path: &str, offset: &mut i64, size: i64, block: i32) ->
         let n = blocking(&s, &c, -1, |st| match st.ep.recv(c.h, &mut buf[..want]) {
             Ok(0) => Step::Wait,
             Ok(n) => Step::Done(Ok(n)),
-            Err(e) => Step::Done(Err(conn_error(e, *st.info(c.h)))),
+            Err(e) => failed(st, &c, e),
         })?;
         c.mux.wake();
         f.write_all(&buf[..n]).map_err(|_| Code::EWRPERM)?;
@@ -304,7 +308,7 @@ pub fn sockname(id: i32) -> ApiResult<SocketAddr> {
 /// `UDT::getpeername`: the peer of a connected socket (2002 otherwise).
 pub fn peername(id: i32) -> ApiResult<SocketAddr> {
     let s = socket::get(id)?;
-    if s.status() != Status::Connected {
+    if s.status() != SocketState::Connected {
         return Err(Code::ENOCONN);
     }
     let c = s.conn()?;

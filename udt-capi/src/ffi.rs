@@ -354,6 +354,38 @@ pub unsafe extern "C" fn udt_recvmsg(u: c_int, buf: *mut c_char, len: c_int) -> 
     })
 }
 
+type FileCall = fn(i32, &str, &mut i64, i64, i32) -> ApiResult<i64>;
+
+/// sendfile2/recvfile2: the path, the offset in and out (null: from 0).
+///
+/// # Safety
+/// `p` a C string, `offset` null or valid.
+unsafe fn file_call(
+    call: FileCall,
+    u: c_int,
+    p: *const c_char,
+    offset: *mut i64,
+    size: i64,
+    block: c_int,
+) -> i64 {
+    guard(ERROR as i64, || {
+        // SAFETY: forwarded from the caller.
+        let p = unsafe { path(p) }?;
+        // SAFETY: read only if non-null; the caller vouches for validity.
+        let mut off = if offset.is_null() {
+            0
+        } else {
+            unsafe { *offset }
+        };
+        let r = call(u, p, &mut off, size, block);
+        if !offset.is_null() {
+            // SAFETY: checked non-null.
+            unsafe { *offset = off };
+        }
+        r
+    })
+}
+
 /// `UDT::sendfile2`.
 ///
 /// # Safety
@@ -366,21 +398,8 @@ pub unsafe extern "C" fn udt_sendfile2(
     size: i64,
     block: c_int,
 ) -> i64 {
-    guard(ERROR as i64, || {
-        // SAFETY: forwarded from the caller.
-        let p = unsafe { path(p) }?;
-        let mut off = if offset.is_null() {
-            0
-        } else {
-            unsafe { *offset }
-        };
-        let r = data::sendfile(u, p, &mut off, size, block);
-        if !offset.is_null() {
-            // SAFETY: checked non-null.
-            unsafe { *offset = off };
-        }
-        r
-    })
+    // SAFETY: forwarded from the caller.
+    unsafe { file_call(data::sendfile, u, p, offset, size, block) }
 }
 
 /// `UDT::recvfile2`.
@@ -395,21 +414,8 @@ pub unsafe extern "C" fn udt_recvfile2(
     size: i64,
     block: c_int,
 ) -> i64 {
-    guard(ERROR as i64, || {
-        // SAFETY: forwarded from the caller.
-        let p = unsafe { path(p) }?;
-        let mut off = if offset.is_null() {
-            0
-        } else {
-            unsafe { *offset }
-        };
-        let r = data::recvfile(u, p, &mut off, size, block);
-        if !offset.is_null() {
-            // SAFETY: checked non-null.
-            unsafe { *offset = off };
-        }
-        r
-    })
+    // SAFETY: forwarded from the caller.
+    unsafe { file_call(data::recvfile, u, p, offset, size, block) }
 }
 
 /// `UDT::perfmon`.
@@ -433,7 +439,7 @@ pub unsafe extern "C" fn udt_perfmon(u: c_int, perf: *mut TraceInfo, clear: c_in
 /// `UDT::getsockstate` (UDTSTATUS; NONEXIST for unknown ids).
 #[no_mangle]
 pub extern "C" fn udt_getsockstate(u: c_int) -> c_int {
-    guard(socket::Status::NonExist as c_int, || {
+    guard(udt::SocketState::NonExist as c_int, || {
         Ok(socket::state_of(u) as c_int)
     })
 }

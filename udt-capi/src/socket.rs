@@ -20,21 +20,6 @@ use crate::error::{ApiResult, Code};
 use crate::mux::{lock, Mux};
 use crate::options::{Options, Phase};
 
-/// UDTSTATUS.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(i32)]
-pub enum Status {
-    Init = 1,
-    Opened = 2,
-    Listening = 3,
-    Connecting = 4,
-    Connected = 5,
-    Broken = 6,
-    Closing = 7,
-    Closed = 8,
-    NonExist = 9,
-}
-
 /// Where the API socket is; past `Listening` the core's state says the rest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stage {
@@ -85,30 +70,30 @@ impl Socket {
         lock(&self.inner)
     }
 
-    /// UDTSTATUS as UDT4 reports it.
-    pub fn status(&self) -> Status {
+    /// UDTSTATUS as UDT4 reports it (the core's `SocketState` has its values).
+    pub fn status(&self) -> SocketState {
         let inner = self.lock();
         match (inner.stage, &inner.mux) {
-            (Stage::Init, _) => Status::Init,
-            (Stage::Opened, _) => Status::Opened,
-            (Stage::Listening, _) => Status::Listening,
+            (Stage::Init, _) => SocketState::Init,
+            (Stage::Opened, _) => SocketState::Opened,
+            (Stage::Listening, _) => SocketState::Listening,
             (Stage::Conn(h), Some(mux)) => {
                 let mut st = mux.lock();
                 let info = *st.info(h);
                 match st.ep.state(h) {
-                    SocketState::Connecting if info.failed.is_some() => Status::Broken,
-                    SocketState::Connecting => Status::Connecting,
-                    SocketState::Connected => Status::Connected,
-                    SocketState::Closing => Status::Closing,
-                    SocketState::Closed if info.failed.is_some() => Status::Broken,
-                    SocketState::Closed => Status::Closed,
+                    SocketState::Connecting if info.failed.is_some() => SocketState::Broken,
+                    SocketState::Connecting => SocketState::Connecting,
+                    SocketState::Connected => SocketState::Connected,
+                    SocketState::Closing => SocketState::Closing,
+                    SocketState::Closed if info.failed.is_some() => SocketState::Broken,
+                    SocketState::Closed => SocketState::Closed,
                     SocketState::NonExist if info.broken.is_none() && info.failed.is_none() => {
-                        Status::Closed
+                        SocketState::Closed
                     }
-                    _ => Status::Broken,
+                    _ => SocketState::Broken,
                 }
             }
-            (Stage::Conn(_), None) => Status::Broken,
+            (Stage::Conn(_), None) => SocketState::Broken,
         }
     }
 
@@ -235,13 +220,13 @@ pub fn get(id: i32) -> ApiResult<Arc<Socket>> {
 }
 
 /// UDTSTATUS of any id.
-pub fn state_of(id: i32) -> Status {
+pub fn state_of(id: i32) -> SocketState {
     let s = {
         let reg = registry();
         match reg.sockets.get(&id) {
             Some(s) => Arc::clone(s),
-            None if reg.closed.contains(&id) => return Status::Closed,
-            None => return Status::NonExist,
+            None if reg.closed.contains(&id) => return SocketState::Closed,
+            None => return SocketState::NonExist,
         }
     };
     s.status()
