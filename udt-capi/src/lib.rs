@@ -12,19 +12,18 @@
 //! ([`mux`]); blocking calls wait on the multiplexer's condition variable.
 //! Sockets, ids and UDT4's state rules live in [`socket`], data calls,
 //! options and perfmon in [`data`], epoll in [`epoll`], the exported functions
-//! in [`ffi`].
+//! in [`ffi`]. The Rust side exposes nothing else: the interface is C.
 #![deny(missing_docs)]
-#![allow(missing_docs)] // the option constants and the C layouts mirror UDT4's names
 
-pub mod addr;
-pub mod data;
-pub mod epoll;
-pub mod error;
-pub mod ffi;
-pub mod mux;
-pub mod options;
-pub mod perf;
-pub mod socket;
+mod addr;
+mod data;
+mod epoll;
+mod error;
+mod ffi;
+mod mux;
+mod options;
+mod perf;
+mod socket;
 
 /// How long a blocked call sleeps before it looks again even without a wake-up.
 pub(crate) const WAIT_SLICE: std::time::Duration = std::time::Duration::from_millis(20);

@@ -8,7 +8,9 @@ use udt::SocketOptions;
 
 use crate::error::{ApiResult, Code};
 
-/// `UDTOpt` values, in UDT4's order.
+/// `UDTOpt` values, in UDT4's order (the whole enum, though two are never
+/// implemented).
+#[allow(dead_code)]
 pub mod opt {
     pub const UDT_MSS: i32 = 0;
     pub const UDT_SNDSYN: i32 = 1;

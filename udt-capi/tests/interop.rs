@@ -426,3 +426,42 @@ fn sendfile2_by_path_capi_and_reference() {
     file_transfer(&p.capi_file, &p.ref_file, true);
     file_transfer(&p.ref_file, &p.capi_file, true);
 }
+
+#[test]
+fn ipv6_capi_to_reference_and_back() {
+    let p = programs_or_skip!();
+    if std::net::UdpSocket::bind("[::1]:0").is_err() {
+        eprintln!("skipped: no IPv6 loopback on this machine");
+        return;
+    }
+    let n = 2 << 20;
+    for (sender, receiver) in [(Side::Capi, Side::Reference), (Side::Reference, Side::Capi)] {
+        let mut rx = Proc::spawn(
+            peer(p, receiver),
+            &["listen", "0", "stream", "recv", "--ipv6"],
+        );
+        let port = rx.port().to_string();
+        let digest = rx.digest_stdout();
+        let tx = Proc::spawn(
+            peer(p, sender),
+            &[
+                "connect",
+                "::1",
+                &port,
+                "stream",
+                "send",
+                "--gen",
+                &n.to_string(),
+                "--ipv6",
+            ],
+        );
+        tx.wait_success();
+        let (len, sum) = digest.join().unwrap();
+        assert_eq!(
+            (len, sum),
+            (n as u64, md5(&generated(n))),
+            "{sender:?} -> {receiver:?}"
+        );
+        rx.wait_success();
+    }
+}
