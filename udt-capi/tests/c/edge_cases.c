@@ -9,6 +9,7 @@
 #include <udt/udt_c.h>
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -594,6 +595,65 @@ static void select_family(void) {
     CHECK(udt_close(c) == 0 && udt_close(s) == 0 && udt_close(l) == 0);
 }
 
+
+static char sendbuf[1 << 20];
+
+static void* send_all(void* arg) {
+    int u = *(int*)arg, off = 0;
+    while (off < (int)sizeof(sendbuf)) {
+        int r = udt_send(u, sendbuf + off, sizeof(sendbuf) - off, 0);
+        if (r < 0) return (void*)1;
+        off += r;
+    }
+    return NULL;
+}
+
+static int recv_count(int u, int n) {
+    static char in[1 << 16];
+    int got = 0;
+    while (got < n) {
+        int r = udt_recv(u, in, sizeof(in) < (size_t)(n - got) ? (int)sizeof(in) : n - got, 0);
+        if (r <= 0) return -1;
+        got += r;
+    }
+    return got;
+}
+
+static void* recv_blocked(void* arg) {
+    char b[16];
+    int r = udt_recv(*(int*)arg, b, sizeof(b), 0);
+    return (void*)(long)(r == -1 ? udt_getlasterror_code() : 0);
+}
+
+static void threads(void) {
+    int l = listener(SOCK_STREAM);
+    int c, s;
+    pair(l, SOCK_STREAM, &c, &s);
+    /* Both directions at once: one thread sends on each socket while this
+       thread receives on both. */
+    pthread_t t1, t2;
+    pthread_create(&t1, NULL, send_all, &c);
+    pthread_create(&t2, NULL, send_all, &s);
+    CHECK(recv_count(s, sizeof(sendbuf)) == (int)sizeof(sendbuf));
+    CHECK(recv_count(c, sizeof(sendbuf)) == (int)sizeof(sendbuf));
+    void* r1;
+    void* r2;
+    pthread_join(t1, &r1);
+    pthread_join(t2, &r2);
+    CHECK(r1 == NULL && r2 == NULL);
+    /* A receive blocked in another thread ends when the socket is closed. */
+    pthread_t t3;
+    pthread_create(&t3, NULL, recv_blocked, &s);
+    usleep(100000);
+    double t0 = now_ms();
+    CHECK(udt_close(s) == 0);
+    void* code;
+    pthread_join(t3, &code);
+    CHECK(now_ms() - t0 < 2000);
+    CHECK((long)code == 2001);
+    CHECK(udt_close(c) == 0 && udt_close(l) == 0);
+}
+
 int main(void) {
     CHECK(udt_startup() == 0);
     invalid_ids();
@@ -607,6 +667,7 @@ int main(void) {
     bind_to_existing_udp_socket();
     epoll();
     select_family();
+    threads();
     CHECK(udt_cleanup() == 0);
     /* After cleanup, the library starts again on demand. */
     int u = udt_socket(AF_INET, SOCK_STREAM, 0);
