@@ -305,9 +305,10 @@ pub fn sockname(id: i32) -> ApiResult<SocketAddr> {
     }
 }
 
-/// `UDT::getpeername`: the peer of a connected socket (2002 otherwise).
+/// `UDT::getpeername`: the peer of a connected socket (2002 otherwise, an
+/// unknown id included, as UDT 4.11 answers).
 pub fn peername(id: i32) -> ApiResult<SocketAddr> {
-    let s = socket::get(id)?;
+    let s = socket::get(id).map_err(|_| Code::ENOCONN)?;
     if s.status() != SocketState::Connected {
         return Err(Code::ENOCONN);
     }

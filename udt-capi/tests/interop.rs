@@ -465,3 +465,27 @@ fn ipv6_capi_to_reference_and_back() {
         rx.wait_success();
     }
 }
+
+/// The same UDT4 program (`tests/programs/codes.cpp`: calls on invalid,
+/// closed and wrong-state sockets, option defaults and rules, timeouts, epoll)
+/// prints the same return values and error codes with both libraries.
+#[test]
+fn error_codes_match_udt4_call_for_call() {
+    programs_or_skip!();
+    let src = common::crate_dir().join("tests/programs/codes.cpp");
+    let capi = compile(&src, "codes_capi", Lib::Capi).unwrap();
+    let reference = compile(&src, "codes_ref", Lib::Reference).unwrap();
+    let run = |bin: &Path| {
+        let out = std::process::Command::new(bin)
+            .output()
+            .expect("codes runs");
+        assert!(out.status.success(), "{} failed: {out:?}", bin.display());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let (ours, theirs) = (run(&capi), run(&reference));
+    assert!(theirs.lines().count() > 100, "{theirs}");
+    for (a, b) in ours.lines().zip(theirs.lines()) {
+        assert_eq!(a, b, "ours (left) and UDT 4.11 (right) differ");
+    }
+    assert_eq!(ours.lines().count(), theirs.lines().count());
+}
