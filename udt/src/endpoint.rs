@@ -371,6 +371,13 @@ impl Endpoint {
         self.stateless.push_back((to, buf));
     }
 
+    /// How many accepted connections wait for [`accept`](Self::accept) (0
+    /// without a listener): a listening socket is readable while this is
+    /// non-zero.
+    pub fn pending_accepts(&self) -> usize {
+        self.listener.as_ref().map_or(0, |l| l.queue.len())
+    }
+
     /// Takes the next connection a listener accepted.
     pub fn accept(&mut self) -> Option<ConnectionHandle> {
         self.listener.as_mut()?.queue.pop_front()
