@@ -22,6 +22,7 @@
 pub mod charts;
 pub mod compare;
 pub mod csv;
+pub mod fidelity;
 pub mod grid;
 pub mod html;
 pub mod model;
