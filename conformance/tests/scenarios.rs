@@ -94,13 +94,6 @@ fn lossy_transfer_packets_are_pinned() {
 // Wireshark cross-check
 // ---------------------------------------------------------------------------
 
-fn tshark_available() -> bool {
-    Command::new("tshark")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 /// What our decoder says about one frame, in tshark's field format: is_control,
 /// type, seqno, ack sub-sequence, acknowledged seqno.
 fn ours(payload: &[u8]) -> [String; 5] {
@@ -188,8 +181,7 @@ fn tshark_agrees(pcap: &Path) {
 
 #[test]
 fn tshark_decodes_simulator_captures_like_we_do() {
-    if !tshark_available() {
-        println!("skipped: tshark is not installed");
+    if !common::tshark_or_skip() {
         return;
     }
     let mut pcaps: Vec<PathBuf> = Vec::new();

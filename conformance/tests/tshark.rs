@@ -173,13 +173,6 @@ fn write_exchange(path: &Path, client: SocketAddr, server: SocketAddr) -> usize 
     packets.len()
 }
 
-fn tshark_available() -> bool {
-    Command::new("tshark")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 /// Runs tshark over `path` and checks every frame.
 fn check_with_tshark(path: &Path, packets: usize) {
     let out = Command::new("tshark")
@@ -260,8 +253,7 @@ fn check_with_tshark(path: &Path, packets: usize) {
 
 #[test]
 fn tshark_decodes_written_exchanges() {
-    if !tshark_available() {
-        eprintln!("tshark not found on PATH: skipping the Wireshark cross-check");
+    if !common::tshark_or_skip() {
         return;
     }
     let dir = scratch_dir("tshark_decodes_written_exchanges");
@@ -279,8 +271,7 @@ fn tshark_decodes_written_exchanges() {
 /// reports that frame's status as bad (0).
 #[test]
 fn tshark_notices_a_corrupted_udp_checksum() {
-    if !tshark_available() {
-        eprintln!("tshark not found on PATH: skipping the Wireshark cross-check");
+    if !common::tshark_or_skip() {
         return;
     }
     let dir = scratch_dir("tshark_notices_a_corrupted_udp_checksum");

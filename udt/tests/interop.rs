@@ -1,8 +1,12 @@
 //! Interop with the reference implementation (UDT 4.11, Debian's libudt-dev):
 //! the project's own peer program `tests/peer/udt4_peer.cpp` is compiled with g++
 //! against `/usr/include/udt` and run as a child process on loopback, ephemeral
-//! ports only. Without g++ or libudt the tests say they are skipped and pass.
+//! ports only. Without g++ or libudt the tests say they are skipped and pass, unless
+//! `UDT_REQUIRE_TOOLS=1` (CI) makes that a failure; g++ failing to compile the peer
+//! is a failure everywhere.
 #![cfg(feature = "tokio")]
+
+mod common;
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
@@ -18,42 +22,100 @@ use udt::packet::SocketType;
 use udt::tokio::Endpoint;
 use udt::SocketOptions;
 
+/// Why there is no compiled peer.
+#[derive(Debug)]
+enum NoPeer {
+    /// libudt-dev or g++ is not installed: a skip, or a failure under
+    /// `UDT_REQUIRE_TOOLS=1`.
+    Missing(String),
+    /// g++ ran and failed: always a failure.
+    BuildFailed(String),
+}
+
 /// The compiled peer, or why there is none.
-fn peer_binary() -> Result<&'static Path, &'static str> {
-    static PEER: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+fn peer_binary() -> Result<&'static Path, &'static NoPeer> {
+    static PEER: OnceLock<Result<PathBuf, NoPeer>> = OnceLock::new();
     PEER.get_or_init(|| {
         if !Path::new("/usr/include/udt/udt.h").exists() {
-            return Err("libudt-dev is not installed (/usr/include/udt/udt.h missing)".into());
+            return Err(NoPeer::Missing(
+                "libudt-dev is not installed (/usr/include/udt/udt.h missing)".into(),
+            ));
         }
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peer/udt4_peer.cpp");
-        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("udt4_peer");
-        let status = Command::new("g++")
-            .args(["-O2", "-o"])
-            .arg(&out)
-            .arg(&src)
-            .args(["-ludt", "-lpthread"])
-            .status();
-        match status {
-            Ok(s) if s.success() => Ok(out),
-            Ok(s) => Err(format!("g++ failed to build the peer ({s})")),
-            Err(e) => Err(format!("g++ is not available ({e})")),
-        }
+        build_peer(&src)
     })
     .as_ref()
     .map(|p| p.as_path())
-    .map_err(|e| e.as_str())
+}
+
+/// Compiles `src` with g++ against libudt into the target's scratch directory.
+fn build_peer(src: &Path) -> Result<PathBuf, NoPeer> {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(
+        src.file_stem()
+            .expect("a file name")
+            .to_string_lossy()
+            .into_owned(),
+    );
+    let output = Command::new("g++")
+        .args(["-O2", "-o"])
+        .arg(&out)
+        .arg(src)
+        .args(["-ludt", "-lpthread"])
+        .output();
+    match output {
+        Ok(o) if o.status.success() => Ok(out),
+        Ok(o) => Err(NoPeer::BuildFailed(format!(
+            "g++ failed to build {} ({}):\n{}",
+            src.display(),
+            o.status,
+            String::from_utf8_lossy(&o.stderr)
+        ))),
+        Err(e) => Err(NoPeer::Missing(format!("g++ is not available ({e})"))),
+    }
+}
+
+/// The peer binary; when there is none, a failed build panics and a missing tool
+/// goes to [`common::missing`] (a skip, or a failure under `UDT_REQUIRE_TOOLS=1`).
+fn require_peer() -> Option<&'static Path> {
+    match peer_binary() {
+        Ok(p) => Some(p),
+        Err(NoPeer::BuildFailed(why)) => panic!("{why}"),
+        Err(NoPeer::Missing(why)) => {
+            common::missing(why);
+            None
+        }
+    }
 }
 
 macro_rules! peer_or_skip {
     () => {
-        match peer_binary() {
-            Ok(p) => p,
-            Err(why) => {
-                eprintln!("skipped: {why}");
-                return;
-            }
+        match require_peer() {
+            Some(p) => p,
+            None => return,
         }
     };
+}
+
+/// A peer source that does not compile makes the build a failure, not a skip.
+#[test]
+fn a_peer_that_does_not_compile_is_a_failure() {
+    if peer_binary().is_err() {
+        // No libudt or g++: `require_peer` decides (skip or failure); a broken
+        // project peer panics there.
+        require_peer();
+        return;
+    }
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let src = dir.join("broken_peer.cpp");
+    std::fs::write(
+        &src,
+        "#include <udt/udt.h>\nint main() { return undefined_name; }\n",
+    )
+    .expect("write the broken source");
+    match build_peer(&src) {
+        Err(NoPeer::BuildFailed(why)) => assert!(why.contains("undefined_name"), "{why}"),
+        other => panic!("a broken peer must be a build failure: {other:?}"),
+    }
 }
 
 /// A running reference peer; killed when dropped.
@@ -350,8 +412,7 @@ async fn rendezvous_with_reference_receiving() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn project_client_to_reference_server_ipv6() {
     let bin = peer_or_skip!();
-    if std::net::UdpSocket::bind("[::1]:0").is_err() {
-        eprintln!("skipped: no IPv6 loopback on this machine");
+    if !common::ipv6_loopback() {
         return;
     }
     let mut peer = Peer::spawn(bin, &["listen", "0", "stream", "recv", "--ipv6"]);

@@ -1,6 +1,8 @@
 //! The tokio driver over loopback UDP: project ↔ project. Ephemeral ports only.
 #![cfg(feature = "tokio")]
 
+mod common;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -56,8 +58,7 @@ async fn stream_ipv4_8mib() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stream_ipv6_1mib() {
-    if std::net::UdpSocket::bind("[::1]:0").is_err() {
-        eprintln!("skipped: no IPv6 loopback on this machine");
+    if !common::ipv6_loopback() {
         return;
     }
     stream_roundtrip(true, 1 << 20).await;

@@ -320,20 +320,40 @@ fn a_thousand_connections_share_one_endpoint() {
     }));
     let servers: Vec<_> = std::iter::from_fn(|| p.endpoints[1].accept()).collect();
     assert_eq!(servers.len(), 1000);
+    // Each connection's content says whose it is and where each word belongs:
+    // word j of client i is (i << 16) | j, so bytes that cross connections, or move
+    // within one, show.
+    let content = |i: usize| -> Vec<u8> {
+        (0..500u32)
+            .flat_map(|j| (((i as u32) << 16) | j).to_be_bytes())
+            .collect()
+    };
     let now = p.now;
     for (i, &c) in clients.iter().enumerate() {
-        p.endpoints[0]
-            .send(now, c, &(i as u32).to_be_bytes().repeat(500))
-            .unwrap();
+        p.endpoints[0].send(now, c, &content(i)).unwrap();
     }
-    let mut got = vec![0usize; servers.len()];
+    let mut got = vec![Vec::new(); servers.len()];
     let mut b = [0u8; 4096];
     assert!(p.run_until(Duration::from_secs(20), |p| {
         for (k, &s) in servers.iter().enumerate() {
             while let Ok(n @ 1..) = p.endpoints[1].recv(s, &mut b) {
-                got[k] += n;
+                got[k].extend_from_slice(&b[..n]);
             }
         }
-        got.iter().all(|&n| n == 2000)
+        got.iter().all(|g| g.len() == 2000)
     }));
+    // Every server connection holds exactly one client's bytes, each client's once.
+    let mut owners: Vec<usize> = got
+        .iter()
+        .map(|g| {
+            let i = (u32::from_be_bytes(g[..4].try_into().unwrap()) >> 16) as usize;
+            assert!(
+                *g == content(i),
+                "a connection's bytes are not client {i}'s"
+            );
+            i
+        })
+        .collect();
+    owners.sort_unstable();
+    assert_eq!(owners, (0..1000).collect::<Vec<_>>());
 }

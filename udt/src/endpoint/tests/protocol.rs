@@ -253,6 +253,9 @@ fn a_long_connection_crosses_the_timestamp_and_sequence_wraps() {
     let data = pattern(100_000, 15);
     let mut got = Vec::new();
     let mut buf = vec![0u8; 65536];
+    // The header timestamps of the client's data packets, in sending order.
+    let mut stamps: Vec<u32> = Vec::new();
+    p.trace = Some(Vec::new());
     // 100 kB a minute for 75 minutes: past 2^32 µs (71.6 min) of data timestamps.
     for minute in 0..75u64 {
         let now = p.now;
@@ -273,7 +276,28 @@ fn a_long_connection_crosses_the_timestamp_and_sequence_wraps() {
             data.len() * (minute as usize + 1),
             "minute {minute}"
         );
+        // Keep only the timestamps, a minute at a time.
+        let sent = p.trace.replace(Vec::new()).unwrap_or_default();
+        stamps.extend(
+            sent.iter()
+                .filter(|(from, _, bytes)| *from == 0 && bytes[0] & 0x80 == 0)
+                .map(|(_, _, bytes)| u32::from_be_bytes(bytes[8..12].try_into().unwrap())),
+        );
     }
+    p.trace = None;
+    // The timestamps wrapped exactly once, from the top of the 32-bit space (within
+    // the last minute of it) to its bottom (within the first minute), and otherwise
+    // never went back.
+    let minute_us = 61_000_000;
+    let wraps: Vec<(u32, u32)> = stamps
+        .windows(2)
+        .filter(|w| w[1] < w[0])
+        .map(|w| (w[0], w[1]))
+        .collect();
+    assert_eq!(wraps.len(), 1, "timestamp wraps: {wraps:?}");
+    let (before, after) = wraps[0];
+    assert!(before > u32::MAX - minute_us, "wrapped from {before}");
+    assert!(after < minute_us, "wrapped to {after}");
     assert!(got.chunks(data.len()).all(|chunk| chunk == data));
     assert!(p.now.saturating_since(start).as_micros() > u64::from(u32::MAX));
     assert_eq!(p.endpoints[0].state(c), SocketState::Connected);
