@@ -3,6 +3,7 @@
 //!
 //! The format is documented with a complete example in `netsim/SCENARIOS.md`.
 
+pub mod grid;
 pub mod units;
 mod validate;
 pub use validate::split_host_port as validate_split;
@@ -56,12 +57,12 @@ pub struct Scenario {
     /// What must hold at the end (`netsim check`).
     #[serde(default)]
     pub expect: Vec<Expectation>,
-    /// Run once per congestion control (see [`crate::sweep`]).
+    /// Run once per congestion control (see [`grid`]).
     #[serde(default)]
-    pub compare: Option<crate::sweep::CompareSpec>,
-    /// Run once per point of a parameter grid (see [`crate::sweep`]).
+    pub compare: Option<grid::CompareSpec>,
+    /// Run once per point of a parameter grid (see [`grid`]).
     #[serde(default)]
-    pub sweep: Option<crate::sweep::SweepSpec>,
+    pub sweep: Option<grid::SweepSpec>,
 }
 
 fn one() -> u64 {
@@ -620,7 +621,7 @@ impl Scenario {
             }
         })?;
         s.validate()
-            .and_then(|()| crate::sweep::validate(&s))
+            .and_then(|()| grid::validate(&s))
             .map_err(|message| ScenarioError::Invalid {
                 file: file.to_string(),
                 message,
