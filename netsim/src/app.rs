@@ -142,7 +142,7 @@ impl FlowState {
             }
             let off = (self.bytes_sent % PATTERN_PERIOD as u64) as usize;
             let len = remaining.min(PATTERN_PERIOD as u64) as usize;
-            match t.send(now, c, &p[off..off + len]) {
+            match t.send_static(now, c, &p[off..off + len]) {
                 Ok(0) | Err(_) => return,
                 Ok(n) => self.bytes_sent += n as u64,
             }

@@ -140,6 +140,15 @@ impl Transport for UdtHost {
             .send(at(now), ConnectionHandle(c), data)
             .map_err(|e| e.to_string())
     }
+    fn send_static(&mut self, now: u64, c: Conn, data: &'static [u8]) -> Result<usize, String> {
+        self.ep
+            .send_bytes(
+                at(now),
+                ConnectionHandle(c),
+                bytes::Bytes::from_static(data),
+            )
+            .map_err(|e| e.to_string())
+    }
     fn recv(&mut self, c: Conn, buf: &mut [u8]) -> Result<usize, String> {
         self.ep
             .recv(ConnectionHandle(c), buf)

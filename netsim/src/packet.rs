@@ -40,7 +40,7 @@ impl BufferPool {
         let mut p = self
             .free
             .pop()
-            .unwrap_or_else(|| Rc::new(Vec::with_capacity(2048)));
+            .unwrap_or_else(|| Rc::new(Vec::with_capacity(bytes.len())));
         let v = Rc::get_mut(&mut p).expect("pooled payloads have no other holder");
         v.clear();
         v.extend_from_slice(bytes);

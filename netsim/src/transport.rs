@@ -97,6 +97,11 @@ pub trait Transport {
     fn accept(&mut self) -> Option<Conn>;
     /// Stream send; may take fewer bytes than offered.
     fn send(&mut self, now: u64, c: Conn, data: &[u8]) -> Result<usize, String>;
+    /// Stream send of data that lives for the whole run: a transport may keep it
+    /// without copying (the bulk workloads' pattern). The same as `send` otherwise.
+    fn send_static(&mut self, now: u64, c: Conn, data: &'static [u8]) -> Result<usize, String> {
+        self.send(now, c, data)
+    }
     /// Stream receive; `Ok(0)` when nothing is readable now.
     fn recv(&mut self, c: Conn, buf: &mut [u8]) -> Result<usize, String>;
     /// Message send with optional TTL (ns).

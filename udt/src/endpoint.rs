@@ -472,6 +472,18 @@ impl Endpoint {
         self.conn(h)?.send(now, data)
     }
 
+    /// Zero-copy stream send: like [`Endpoint::send`], but the connection keeps
+    /// (a slice of) `data` until it is acknowledged instead of copying it, so a
+    /// `'static` or shared payload costs the send buffer only its packet records.
+    pub fn send_bytes(
+        &mut self,
+        now: Instant,
+        h: ConnectionHandle,
+        data: bytes::Bytes,
+    ) -> Result<usize, Error> {
+        self.conn(h)?.send_shared(now, data)
+    }
+
     /// Stream receive; `Ok(0)` when nothing is readable yet.
     pub fn recv(&mut self, h: ConnectionHandle, buf: &mut [u8]) -> Result<usize, Error> {
         self.conn(h)?.recv(buf)

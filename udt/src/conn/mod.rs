@@ -561,20 +561,37 @@ impl Connection {
 
     /// Stream send: queues as much of `data` as fits, as one message.
     pub(crate) fn send(&mut self, now: Instant, data: &[u8]) -> Result<usize, Error> {
+        let n = self.stream_room(data.len())?;
+        if n > 0 {
+            self.enqueue(now, &data[..n], false, None);
+        }
+        Ok(n)
+    }
+
+    /// Zero-copy stream send: like [`Self::send`], but the send buffer keeps (a
+    /// slice of) `data` itself instead of a copy.
+    pub(crate) fn send_shared(&mut self, now: Instant, data: bytes::Bytes) -> Result<usize, Error> {
+        let n = self.stream_room(data.len())?;
+        if n > 0 {
+            self.enqueue(now, data.slice(..n), false, None);
+        }
+        Ok(n)
+    }
+
+    /// How many of `len` bytes a stream send may queue now.
+    fn stream_room(&self, len: usize) -> Result<usize, Error> {
         self.check_sendable()?;
         if self.opts.socket_type != crate::packet::SocketType::Stream {
             return Err(Error::DgramIllegal);
         }
-        if data.is_empty() {
+        if len == 0 {
             return Ok(0);
         }
         let room = self.snd.free_packets() * self.payload_size;
         if room == 0 {
             return Err(Error::WouldBlock);
         }
-        let n = data.len().min(room);
-        self.enqueue(now, &data[..n], false, None);
-        Ok(n)
+        Ok(len.min(room))
     }
 
     /// Message send: the whole message or nothing.
@@ -609,7 +626,13 @@ impl Connection {
         }
     }
 
-    fn enqueue(&mut self, now: Instant, data: &[u8], in_order: bool, ttl: Option<Duration>) {
+    fn enqueue<'a>(
+        &mut self,
+        now: Instant,
+        data: impl Into<send_buf::Data<'a>>,
+        in_order: bool,
+        ttl: Option<Duration>,
+    ) {
         if self.snd.len_packets() == 0 {
             // UDT4 restarts the EXP clock when sending resumes after idling.
             self.last_response = now;
@@ -617,7 +640,7 @@ impl Connection {
         let msg = self.next_msg;
         self.next_msg = msg.next_message();
         self.snd
-            .push_message(data, self.payload_size, msg, in_order, ttl, now);
+            .push_message(data.into(), self.payload_size, msg, in_order, ttl, now);
         self.schedule_send(now, false);
     }
 

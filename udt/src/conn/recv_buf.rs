@@ -1,12 +1,23 @@
-//! The receive buffer: a ring of packet slots indexed by unwrapped sequence
-//! number. Data up to the ACK point is readable; stream reads take bytes across
-//! packets, message reads take whole messages.
+//! The receive buffer: packet slots indexed by unwrapped sequence number. Data up
+//! to the ACK point is readable; stream reads take bytes across packets, message
+//! reads take whole messages.
 //!
-//! Payload buffers are recycled through a free list, so a connection in steady
-//! state allocates nothing per packet.
+//! Memory follows the data: the slots reach from the read point to the highest
+//! packet stored, not over the whole configured window, and give memory back as
+//! they are read. Payload buffers are recycled through a short free list, so a
+//! connection in steady state allocates nothing per packet, and one that drained
+//! a burst keeps only a few.
+
+use std::collections::VecDeque;
 
 use crate::packet::Boundary;
 use crate::seq::MsgNumber;
+
+/// Payload buffers kept for reuse after their packets are read.
+const FREE_BUFFERS: usize = 32;
+
+/// Below this many slots the slot queue is never shrunk.
+const MIN_SLOTS: usize = 64;
 
 #[derive(Debug)]
 struct Slot {
@@ -28,31 +39,35 @@ enum Head {
 
 #[derive(Debug)]
 pub(crate) struct RecvBuffer {
-    slots: Vec<Option<Slot>>,
+    /// Slot `i` holds packet `base + i`; as long as the highest packet stored.
+    slots: VecDeque<Option<Slot>>,
     /// Unwrapped sequence number of the next packet to read.
     pub(crate) base: u64,
     /// Bytes of the packet at `base` already read (stream mode).
     read_offset: usize,
+    /// The configured size, packets: the window packets are accepted in.
+    capacity: u64,
     free: Vec<Vec<u8>>,
 }
 
 impl RecvBuffer {
     pub(crate) fn new(base: u64, capacity_packets: u32) -> Self {
-        let cap = capacity_packets.max(2) as usize;
         RecvBuffer {
-            slots: (0..cap).map(|_| None).collect(),
+            slots: VecDeque::new(),
             base,
             read_offset: 0,
+            capacity: u64::from(capacity_packets.max(2)),
             free: Vec::new(),
         }
     }
 
-    fn index(&self, seq: u64) -> usize {
-        (seq % self.slots.len() as u64) as usize
+    fn slot(&self, seq: u64) -> Option<&Slot> {
+        let i = usize::try_from(seq.checked_sub(self.base)?).ok()?;
+        self.slots.get(i)?.as_ref()
     }
 
     pub(crate) fn capacity(&self) -> u64 {
-        self.slots.len() as u64
+        self.capacity
     }
 
     /// Free packets as UDT4 reports them in ACKs: capacity − acknowledged but
@@ -74,7 +89,10 @@ impl RecvBuffer {
         if seq < self.base || seq >= self.base + self.capacity() {
             return false;
         }
-        let i = self.index(seq);
+        let i = (seq - self.base) as usize;
+        if i >= self.slots.len() {
+            self.slots.resize_with(i + 1, || None);
+        }
         if self.slots[i].is_some() {
             return false;
         }
@@ -90,10 +108,18 @@ impl RecvBuffer {
         true
     }
 
-    fn take(&mut self, seq: u64) {
-        let i = self.index(seq);
-        if let Some(slot) = self.slots[i].take() {
-            self.free.push(slot.data);
+    /// Forgets the packet at `base` (read or discarded) and moves on.
+    fn advance(&mut self) {
+        if let Some(Some(slot)) = self.slots.pop_front() {
+            if self.free.len() < FREE_BUFFERS {
+                self.free.push(slot.data);
+            }
+        }
+        self.base += 1;
+        self.read_offset = 0;
+        let (len, cap) = (self.slots.len(), self.slots.capacity());
+        if cap > MIN_SLOTS && len < cap / 4 {
+            self.slots.shrink_to(len * 2);
         }
     }
 
@@ -106,15 +132,15 @@ impl RecvBuffer {
     pub(crate) fn read_stream(&mut self, out: &mut [u8], ack: u64) -> usize {
         let mut n = 0;
         while n < out.len() && self.base < ack {
-            let i = self.index(self.base);
-            let done = match &self.slots[i] {
+            let done = match self.slots.front().and_then(Option::as_ref) {
                 Some(slot) => {
                     let src = &slot.data[self.read_offset..];
                     let k = src.len().min(out.len() - n);
                     out[n..n + k].copy_from_slice(&src[..k]);
                     n += k;
+                    let whole = k == src.len();
                     self.read_offset += k;
-                    self.read_offset == slot.data.len()
+                    whole
                 }
                 // Acknowledged packets are always present; a missing one was
                 // dropped by the sender and is skipped.
@@ -123,9 +149,7 @@ impl RecvBuffer {
             if !done {
                 break;
             }
-            self.take(self.base);
-            self.base += 1;
-            self.read_offset = 0;
+            self.advance();
         }
         n
     }
@@ -135,24 +159,19 @@ impl RecvBuffer {
     /// which only a drop request leaves) are discarded on the way.
     pub(crate) fn read_message(&mut self, ack: u64) -> Option<Vec<u8>> {
         while self.base < ack {
-            let first = self.base;
-            match self.message_at(first, ack) {
+            match self.message_at(self.base, ack) {
                 Head::Complete(end) => {
                     let mut msg = Vec::new();
-                    for seq in first..=end {
-                        if let Some(s) = &self.slots[self.index(seq)] {
+                    while self.base <= end {
+                        if let Some(s) = self.slot(self.base) {
                             msg.extend_from_slice(&s.data);
                         }
-                        self.take(seq);
+                        self.advance();
                     }
-                    self.base = end + 1;
                     return Some(msg);
                 }
                 Head::Pending => return None,
-                Head::Unusable => {
-                    self.take(first);
-                    self.base += 1;
-                }
+                Head::Unusable => self.advance(),
             }
         }
         None
@@ -160,7 +179,7 @@ impl RecvBuffer {
 
     /// What the packets from `first` on make of a message.
     fn message_at(&self, first: u64, ack: u64) -> Head {
-        let Some(head) = self.slots[self.index(first)].as_ref() else {
+        let Some(head) = self.slot(first) else {
             return Head::Unusable;
         };
         if !head.boundary.is_first() || head.dropped {
@@ -171,7 +190,7 @@ impl RecvBuffer {
             if seq >= ack {
                 return Head::Pending; // the rest is still arriving
             }
-            match self.slots[self.index(seq)].as_ref() {
+            match self.slot(seq) {
                 Some(s) if !s.dropped && s.msg == head.msg => {
                     if s.boundary.is_last() {
                         return Head::Complete(seq);
@@ -185,11 +204,9 @@ impl RecvBuffer {
 
     /// Marks buffered packets of message `msg` in `first ..= last` as dropped.
     pub(crate) fn drop_message(&mut self, first: u64, last: u64, msg: MsgNumber) {
-        let lo = first.max(self.base);
-        let hi = last.min(self.base + self.capacity() - 1);
-        for seq in lo..=hi {
-            let i = self.index(seq);
-            if let Some(s) = &mut self.slots[i] {
+        let end = self.base + self.slots.len() as u64; // past the last slot
+        for seq in first.max(self.base)..last.saturating_add(1).min(end) {
+            if let Some(Some(s)) = self.slots.get_mut((seq - self.base) as usize) {
                 if s.msg == msg {
                     s.dropped = true;
                 }
@@ -242,5 +259,133 @@ mod tests {
         b.drop_message(2, 4, m(2));
         assert_eq!(b.read_message(6), Some(b"f".to_vec()));
         assert_eq!(b.base, 6);
+    }
+
+    /// The model: a map from sequence number to (payload, boundary, message,
+    /// dropped), read from `base`; a stream read may stop inside a packet.
+    struct Model {
+        base: u64,
+        offset: usize,
+        cap: u64,
+        packets: std::collections::BTreeMap<u64, (Vec<u8>, Boundary, MsgNumber, bool)>,
+    }
+
+    impl Model {
+        fn pop(&mut self) -> Option<(Vec<u8>, Boundary, MsgNumber, bool)> {
+            self.offset = 0;
+            self.base += 1;
+            self.packets.remove(&(self.base - 1))
+        }
+
+        /// The message at `base`: `Some(Some(end))` whole, `Some(None)` still
+        /// arriving, `None` never deliverable.
+        fn head(&self, ack: u64) -> Option<Option<u64>> {
+            let (_, b, msg, dropped) = self.packets.get(&self.base)?;
+            if !b.is_first() || *dropped {
+                return None;
+            }
+            for seq in self.base..ack {
+                let (_, b, m, d) = self.packets.get(&seq)?;
+                if *d || m != msg {
+                    return None;
+                }
+                if b.is_last() {
+                    return Some(Some(seq));
+                }
+            }
+            Some(None)
+        }
+    }
+
+    fn boundary(i: u8) -> Boundary {
+        [
+            Boundary::Solo,
+            Boundary::First,
+            Boundary::Middle,
+            Boundary::Last,
+        ][usize::from(i % 4)]
+    }
+
+    proptest::proptest! {
+        /// Against the model: inserts, stream and message reads, drops and the
+        /// advertised window agree; the slots reach exactly from the read point to
+        /// the highest packet stored and shrink back as they are read.
+        #[test]
+        fn grows_and_shrinks_like_a_map_of_packets(
+            ops in proptest::collection::vec((0u8..5, 0u64..400, 0u8..8, 1usize..40), 1..150),
+            stream in proptest::bool::ANY,
+        ) {
+            let mut b = RecvBuffer::new(500, 300);
+            let mut m = Model { base: 500, offset: 0, cap: 300, packets: Default::default() };
+            for (k, (op, at, x, len)) in ops.into_iter().enumerate() {
+                let seq = m.base.saturating_sub(3) + at;
+                let ack = m.base + at / 2;
+                match op {
+                    0 | 1 => {
+                        let data: Vec<u8> = (0..len).map(|i| (i + k) as u8).collect();
+                        let (bd, msg) = (boundary(x), MsgNumber::new(u32::from(x / 2)));
+                        let fits = seq >= m.base && seq < m.base + m.cap && !m.packets.contains_key(&seq);
+                        proptest::prop_assert_eq!(b.insert(seq, &data, bd, msg), fits);
+                        if fits {
+                            m.packets.insert(seq, (data, bd, msg, false));
+                        }
+                    }
+                    2 if stream => {
+                        let mut out = vec![0u8; len];
+                        let mut want = Vec::new();
+                        while want.len() < len && m.base < ack {
+                            let whole = match m.packets.get(&m.base) {
+                                Some((d, ..)) => {
+                                    let k = (d.len() - m.offset).min(len - want.len());
+                                    want.extend_from_slice(&d[m.offset..m.offset + k]);
+                                    m.offset += k;
+                                    m.offset == d.len()
+                                }
+                                None => true,
+                            };
+                            if !whole {
+                                break;
+                            }
+                            m.pop();
+                        }
+                        let n = b.read_stream(&mut out, ack);
+                        proptest::prop_assert_eq!(&out[..n], &want[..]);
+                    }
+                    2 => {
+                        let mut want = None;
+                        while m.base < ack {
+                            match m.head(ack) {
+                                Some(Some(end)) => {
+                                    let mut msg = Vec::new();
+                                    while m.base <= end {
+                                        msg.extend(m.pop().map(|p| p.0).unwrap_or_default());
+                                    }
+                                    want = Some(msg);
+                                    break;
+                                }
+                                Some(None) => break,
+                                None => drop(m.pop()),
+                            }
+                        }
+                        proptest::prop_assert_eq!(b.read_message(ack), want);
+                    }
+                    3 => {
+                        let msg = MsgNumber::new(u32::from(x / 2));
+                        b.drop_message(seq, seq + len as u64, msg);
+                        for (_, p) in m.packets.range_mut(seq..=seq + len as u64) {
+                            p.3 |= p.2 == msg;
+                        }
+                    }
+                    _ => {}
+                }
+                proptest::prop_assert_eq!(b.base, m.base);
+                proptest::prop_assert_eq!(b.available(ack), m.cap.saturating_sub(ack.saturating_sub(m.base)).saturating_sub(1));
+                proptest::prop_assert_eq!(b.has_readable(ack), m.base < ack);
+                let span = m.packets.keys().next_back().map_or(0, |&last| last + 1 - m.base);
+                proptest::prop_assert_eq!(b.slots.len() as u64, span);
+                proptest::prop_assert!(b.slots.capacity() <= MIN_SLOTS.max(4 * b.slots.len() + 3));
+                proptest::prop_assert!(b.free.len() <= FREE_BUFFERS);
+            }
+        }
     }
 }

@@ -1,19 +1,60 @@
 //! The send buffer: application bytes cut into packets, kept until acknowledged.
 //!
-//! Bytes live in one ring (`VecDeque<u8>`) and each packet is a small record, so
-//! queueing and sending allocate nothing per packet once the ring has grown.
+//! Memory follows what is buffered, not the configured limit: UDT4 grows its send
+//! buffer in blocks as the application writes and frees them as ACKs arrive, and so
+//! does this one. Copied data goes into blocks of at most [`BLOCK_PACKETS`] packets
+//! (one allocation per block, freed when its last packet is acknowledged); data
+//! handed in as `Bytes` is kept as it is, without a copy. Each packet is a small
+//! record plus a slice of its block, so sending allocates nothing per packet.
 //! Packet `i` of the buffer carries sequence number `base + i` (sequence numbers
 //! are given out in order when packets are first sent).
 
 use std::collections::VecDeque;
 
+use bytes::Bytes;
+
 use crate::packet::Boundary;
 use crate::seq::MsgNumber;
 use crate::time::{Duration, Instant};
 
+/// Packets per block of copied data: a block is allocated whole and freed once
+/// all of its packets are acknowledged (UDT4's `CSndBuffer` grows by 32 packets).
+const BLOCK_PACKETS: usize = 32;
+
+/// Below this many slots the record queues are never shrunk.
+const MIN_RECORDS: usize = 64;
+
+/// What the application hands over: bytes to copy, or bytes to keep as they are.
+pub(crate) enum Data<'a> {
+    /// Copied into blocks of the buffer's own.
+    Copied(&'a [u8]),
+    /// Kept without a copy (a `'static` or reference-counted buffer).
+    Shared(Bytes),
+}
+
+impl Data<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Data::Copied(d) => d.len(),
+            Data::Shared(d) => d.len(),
+        }
+    }
+}
+
+impl<'a> From<&'a [u8]> for Data<'a> {
+    fn from(d: &'a [u8]) -> Self {
+        Data::Copied(d)
+    }
+}
+
+impl From<Bytes> for Data<'_> {
+    fn from(d: Bytes) -> Self {
+        Data::Shared(d)
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Block {
-    len: u32,
     pub(crate) boundary: Boundary,
     pub(crate) in_order: bool,
     pub(crate) msg: MsgNumber,
@@ -31,12 +72,11 @@ impl Block {
 
 #[derive(Debug)]
 pub(crate) struct SendBuffer {
-    bytes: VecDeque<u8>,
     blocks: VecDeque<Block>,
-    /// Byte offset in `bytes` of each block, parallel to `blocks`.
-    offsets: VecDeque<usize>,
-    /// Bytes released from the front since the start (keeps offsets absolute).
-    released: usize,
+    /// The payload of each packet, parallel to `blocks`.
+    payloads: VecDeque<Bytes>,
+    /// Payload bytes buffered.
+    bytes: usize,
     /// Unwrapped sequence number of the first block.
     pub(crate) base: u64,
     capacity: usize,
@@ -45,10 +85,9 @@ pub(crate) struct SendBuffer {
 impl SendBuffer {
     pub(crate) fn new(base: u64, capacity_packets: u32) -> Self {
         SendBuffer {
-            bytes: VecDeque::new(),
             blocks: VecDeque::new(),
-            offsets: VecDeque::new(),
-            released: 0,
+            payloads: VecDeque::new(),
+            bytes: 0,
             base,
             capacity: capacity_packets as usize,
         }
@@ -59,7 +98,7 @@ impl SendBuffer {
     }
 
     pub(crate) fn len_bytes(&self) -> usize {
-        self.bytes.len()
+        self.bytes
     }
 
     pub(crate) fn free_packets(&self) -> usize {
@@ -79,7 +118,7 @@ impl SendBuffer {
     /// The caller checks that enough packets are free.
     pub(crate) fn push_message(
         &mut self,
-        data: &[u8],
+        data: Data<'_>,
         payload: usize,
         msg: MsgNumber,
         in_order: bool,
@@ -87,18 +126,51 @@ impl SendBuffer {
         now: Instant,
     ) {
         let count = data.len().div_ceil(payload).max(1);
-        for (i, chunk) in data.chunks(payload).enumerate() {
-            self.offsets.push_back(self.released + self.bytes.len());
+        match data {
+            Data::Copied(data) => {
+                let mut i = 0;
+                for chunk in data.chunks(payload.saturating_mul(BLOCK_PACKETS)) {
+                    let block = Bytes::copy_from_slice(chunk);
+                    i = self.push_packets(block, i, count, payload, msg, in_order, ttl, now);
+                }
+            }
+            Data::Shared(data) => {
+                self.push_packets(data, 0, count, payload, msg, in_order, ttl, now);
+            }
+        }
+    }
+
+    /// Cuts `data` into packets `first ..` of a message of `count` packets;
+    /// returns the index of the packet after the last one queued.
+    #[allow(clippy::too_many_arguments)]
+    fn push_packets(
+        &mut self,
+        data: Bytes,
+        first: usize,
+        count: usize,
+        payload: usize,
+        msg: MsgNumber,
+        in_order: bool,
+        ttl: Option<Duration>,
+        now: Instant,
+    ) -> usize {
+        let mut i = first;
+        let mut at = 0;
+        while at < data.len() {
+            let len = (data.len() - at).min(payload);
             self.blocks.push_back(Block {
-                len: chunk.len() as u32,
                 boundary: Boundary::for_position(i, count),
                 in_order,
                 msg,
                 enqueued: now,
                 ttl,
             });
-            self.bytes.extend(chunk);
+            self.payloads.push_back(data.slice(at..at + len));
+            self.bytes += len;
+            at += len;
+            i += 1;
         }
+        i
     }
 
     pub(crate) fn block(&self, seq: u64) -> Option<&Block> {
@@ -107,24 +179,9 @@ impl SendBuffer {
 
     /// Copies the payload of packet `seq` into `out`; returns its length.
     pub(crate) fn copy_payload(&self, seq: u64, out: &mut [u8]) -> Option<usize> {
-        let i = seq.checked_sub(self.base)? as usize;
-        let block = self.blocks.get(i)?;
-        let start = self.offsets[i] - self.released;
-        let len = block.len as usize;
-        let out = out.get_mut(..len)?;
-        let (front, back) = self.bytes.as_slices();
-        // The packet may straddle the ring's two halves.
-        if start + len <= front.len() {
-            out.copy_from_slice(&front[start..start + len]);
-        } else if start >= front.len() {
-            let s = start - front.len();
-            out.copy_from_slice(back.get(s..s + len)?);
-        } else {
-            let k = front.len() - start;
-            out[..k].copy_from_slice(&front[start..]);
-            out[k..].copy_from_slice(back.get(..len - k)?);
-        }
-        Some(len)
+        let data = self.payloads.get(seq.checked_sub(self.base)? as usize)?;
+        out.get_mut(..data.len())?.copy_from_slice(data);
+        Some(data.len())
     }
 
     /// The first and last sequence numbers of the message `seq` belongs to, as
@@ -144,17 +201,22 @@ impl SendBuffer {
         (self.base + first as u64, self.base + last as u64)
     }
 
-    /// Drops every packet before `seq` (acknowledged).
+    /// Drops every packet before `seq` (acknowledged); a block's memory goes
+    /// with its last packet, and the record queues shrink when mostly empty.
     pub(crate) fn release_before(&mut self, seq: u64) {
-        while self.base < seq && !self.blocks.is_empty() {
-            let b = self.blocks.pop_front().expect("checked non-empty");
-            self.offsets.pop_front();
-            self.bytes.drain(..b.len as usize);
-            self.released += b.len as usize;
-            self.base += 1;
+        let n = seq.saturating_sub(self.base).min(self.blocks.len() as u64) as usize;
+        self.blocks.drain(..n);
+        for p in self.payloads.drain(..n) {
+            self.bytes -= p.len();
         }
+        self.base += n as u64;
         if self.blocks.is_empty() {
             self.base = self.base.max(seq);
+        }
+        let len = self.blocks.len();
+        if self.blocks.capacity() > MIN_RECORDS && len < self.blocks.capacity() / 4 {
+            self.blocks.shrink_to(len * 2);
+            self.payloads.shrink_to(len * 2);
         }
     }
 }
@@ -167,8 +229,22 @@ mod tests {
     fn cuts_messages_and_releases() {
         let mut b = SendBuffer::new(100, 10);
         let data: Vec<u8> = (0..25).collect();
-        b.push_message(&data, 10, MsgNumber::new(1), false, None, Instant::ZERO);
-        b.push_message(b"xy", 10, MsgNumber::new(2), true, None, Instant::ZERO);
+        b.push_message(
+            data[..].into(),
+            10,
+            MsgNumber::new(1),
+            false,
+            None,
+            Instant::ZERO,
+        );
+        b.push_message(
+            b"xy"[..].into(),
+            10,
+            MsgNumber::new(2),
+            true,
+            None,
+            Instant::ZERO,
+        );
         assert_eq!(b.len_packets(), 4);
         assert_eq!(b.block(100).unwrap().boundary, Boundary::First);
         assert_eq!(b.block(102).unwrap().boundary, Boundary::Last);
@@ -185,5 +261,78 @@ mod tests {
         assert_eq!(b.copy_payload(101, &mut out), None);
         b.release_before(200);
         assert_eq!((b.base, b.len_bytes()), (200, 0));
+    }
+
+    /// The model: one `Vec` per packet, (payload, boundary), from `base` on.
+    #[derive(Default)]
+    struct Model {
+        base: u64,
+        packets: std::collections::VecDeque<(Vec<u8>, Boundary)>,
+    }
+
+    proptest::proptest! {
+        /// Against the model: the same packets, payloads, boundaries and spans,
+        /// messages copied into blocks or kept shared alike, and the record
+        /// queues shrinking back as packets are released.
+        #[test]
+        fn grows_and_shrinks_like_a_list_of_packets(
+            ops in proptest::collection::vec((0u8..4, 0usize..3000, 0u64..200), 1..120),
+            payload in 1usize..64,
+        ) {
+            let mut b = SendBuffer::new(1000, 10_000);
+            let mut m = Model { base: 1000, ..Model::default() };
+            let mut out = vec![0u8; 64];
+            for (k, (op, len, at)) in ops.into_iter().enumerate() {
+                match op {
+                    0 | 1 => {
+                        let data: Vec<u8> = (0..len).map(|i| (i * 31 + k) as u8).collect();
+                        let msg = MsgNumber::new(k as u32);
+                        if op == 0 {
+                            b.push_message(data[..].into(), payload, msg, false, None, Instant::ZERO);
+                        } else {
+                            let shared = Bytes::from(data.clone());
+                            b.push_message(shared.into(), payload, msg, false, None, Instant::ZERO);
+                        }
+                        let count = data.len().div_ceil(payload);
+                        for (i, c) in data.chunks(payload).enumerate() {
+                            m.packets.push_back((c.to_vec(), Boundary::for_position(i, count)));
+                        }
+                    }
+                    2 => {
+                        let seq = m.base + at * 8;
+                        b.release_before(seq);
+                        while m.base < seq && m.packets.pop_front().is_some() {
+                            m.base += 1;
+                        }
+                        if m.packets.is_empty() {
+                            m.base = m.base.max(seq);
+                        }
+                        let cap = b.blocks.capacity().max(b.payloads.capacity());
+                        proptest::prop_assert!(cap <= MIN_RECORDS.max(4 * b.len_packets() + 3));
+                    }
+                    _ => {
+                        let seq = m.base.saturating_sub(2) + at;
+                        let want = seq.checked_sub(m.base).and_then(|i| m.packets.get(i as usize));
+                        let got = b.copy_payload(seq, &mut out);
+                        proptest::prop_assert_eq!(got, want.map(|p| p.0.len()));
+                        if let Some((data, boundary)) = want {
+                            proptest::prop_assert_eq!(&out[..data.len()], &data[..]);
+                            proptest::prop_assert_eq!(b.block(seq).map(|x| x.boundary), Some(*boundary));
+                            let (first, last) = b.message_span(seq);
+                            let i = (seq - m.base) as usize;
+                            let f = (0..=i).rev().find(|&j| m.packets[j].1.is_first()).unwrap_or(0);
+                            let l = (i..m.packets.len()).find(|&j| m.packets[j].1.is_last())
+                                .unwrap_or(m.packets.len() - 1);
+                            proptest::prop_assert_eq!((first, last), (m.base + f as u64, m.base + l as u64));
+                        }
+                    }
+                }
+                proptest::prop_assert_eq!(b.base, m.base);
+                proptest::prop_assert_eq!(b.len_packets(), m.packets.len());
+                let bytes: usize = m.packets.iter().map(|p| p.0.len()).sum();
+                proptest::prop_assert_eq!(b.len_bytes(), bytes);
+                proptest::prop_assert_eq!(b.end(), m.base + m.packets.len() as u64);
+            }
+        }
     }
 }
