@@ -33,6 +33,45 @@ enum Cmd {
     Compare(CompareArgs),
     /// Join the output folders of sweep shards (`--shard I/N`) into one report.
     Merge(MergeArgs),
+    /// Run a scenario's flow in the simulator, with the project over `netsim relay` and with
+    /// the reference library over `netsim relay`; report the differences and exit non-zero
+    /// when a goodput differs from the reference's by more than the tolerance.
+    Fidelity(FidelityArgs),
+}
+
+#[derive(clap::Args, Clone)]
+struct FidelityArgs {
+    /// The scenario (one flow; its `sweep:` grid, if any, is run point by point).
+    scenario: PathBuf,
+    /// Largest accepted goodput difference from the reference, e.g. 10% (default: the
+    /// scenario's `fidelity.tolerance`, else 10%).
+    #[arg(long, value_parser = netsim::scenario::units::Prob::parse)]
+    tolerance: Option<netsim::scenario::units::Prob>,
+    /// Ways to run, comma-separated (sim, sim-project, project, reference, sim-improved,
+    /// project-improved; default: sim, sim-project, project, reference).
+    #[arg(long, value_delimiter = ',')]
+    ways: Vec<String>,
+    /// Measurement window (default: the scenario's duration).
+    #[arg(long, value_parser = Dur::parse)]
+    window: Option<Dur>,
+    /// Only this seed (replaces the grid's seeds).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Output folder (default out/<scenario>-fidelity).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Folder holding udt-send and udt-recv (default: beside netsim).
+    #[arg(long)]
+    tools: Option<PathBuf>,
+    /// The reference peer program (default: built with g++ from udt/tests/peer/udt4_peer.cpp).
+    #[arg(long)]
+    peer: Option<PathBuf>,
+    /// Skip the plots.
+    #[arg(long)]
+    no_plots: bool,
+    /// No progress lines.
+    #[arg(long)]
+    quiet: bool,
 }
 
 #[derive(clap::Args, Clone)]
@@ -125,6 +164,63 @@ fn command_line() -> String {
         .join(" ")
 }
 
+fn fidelity(a: &FidelityArgs) -> ExitCode {
+    let s = match netsim::scenario::Scenario::load(&a.scenario) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("netsim: fidelity: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut o = netsim::fidelity::FidelityOptions {
+        window: a.window.map(|d| d.0),
+        seed: a.seed,
+        out: a.out.clone(),
+        tools: a.tools.clone(),
+        peer: a.peer.clone(),
+        no_plots: a.no_plots,
+        quiet: a.quiet,
+        ..Default::default()
+    };
+    if let Some(t) = a.tolerance.or(s.fidelity.as_ref().and_then(|f| f.tolerance)) {
+        o.tolerance = t.0;
+    }
+    if !a.ways.is_empty() {
+        o.ways = a.ways.clone();
+    }
+    match netsim::fidelity::fidelity(&s, &o) {
+        Ok(out) => {
+            let bad: Vec<_> = out.differences.iter().filter(|d| !d.within).collect();
+            for d in &out.differences {
+                println!(
+                    "{:<40} {:<18} {}{}",
+                    d.cell,
+                    d.way,
+                    d.ratio.map_or("did not run".into(), |r| format!("{r:.3} of reference")),
+                    if d.within { "" } else { "  OUTSIDE" }
+                );
+            }
+            println!(
+                "{} of {} comparisons within {:.0}%; report in {} (open {})",
+                out.differences.len() - bad.len(),
+                out.differences.len(),
+                o.tolerance * 100.0,
+                out.dir.display(),
+                out.dir.join("index.html").display()
+            );
+            if bad.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("netsim: fidelity: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 fn compare(a: &CompareArgs) -> ExitCode {
     let runs = match reports::compare::load_runs(&a.runs) {
         Ok(r) => r,
@@ -157,6 +253,7 @@ fn main() -> ExitCode {
         Some(Cmd::Run(a)) => (false, a),
         Some(Cmd::Check(a)) => (true, a),
         Some(Cmd::Compare(a)) => return compare(&a),
+        Some(Cmd::Fidelity(a)) => return fidelity(&a),
         Some(Cmd::Merge(a)) => {
             return match netsim::sweep::merge(&a.dirs, &a.out, !a.no_plots, a.partial) {
                 Ok(m) => {

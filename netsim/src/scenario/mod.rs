@@ -63,6 +63,9 @@ pub struct Scenario {
     /// Run once per point of a parameter grid (see [`grid`]).
     #[serde(default)]
     pub sweep: Option<grid::SweepSpec>,
+    /// How `netsim fidelity` judges this scenario.
+    #[serde(default)]
+    pub fidelity: Option<FidelitySpec>,
 }
 
 fn one() -> u64 {
@@ -70,6 +73,15 @@ fn one() -> u64 {
 }
 fn yes() -> bool {
     true
+}
+
+/// What `netsim fidelity` accepts for this scenario.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FidelitySpec {
+    /// Largest accepted goodput difference from the reference library, e.g. `10%`.
+    #[serde(default)]
+    pub tolerance: Option<Prob>,
 }
 
 /// A host: an IPv4 address, optionally behind a NAT.
