@@ -432,13 +432,23 @@ fn sender(p: &Programs, kind: Program, to: SocketAddr, stats: &Path) -> Result<C
 /// Runs `netsim relay` on `s` for `window` with the applications `hosts` known in
 /// advance; `on_faces` starts the rest once the faces are bound.
 fn relay(
-    _s: &Scenario,
-    _window: u64,
-    _out: &Path,
-    _hosts: Vec<String>,
-    _on_faces: &mut dyn FnMut(&[(String, SocketAddr)]),
+    s: &Scenario,
+    window: u64,
+    out: &Path,
+    hosts: Vec<String>,
+    on_faces: &mut crate::udp::FacesCallback<'_>,
 ) -> Result<(), String> {
-    Err("the relay for external programs is not built into this netsim yet".into())
+    let opts = crate::udp::RelayOptions {
+        run: RunOptions {
+            duration: Some(window),
+            out: Some(out.to_path_buf()),
+            quiet: true,
+            no_plots: true,
+            ..Default::default()
+        },
+        hosts,
+    };
+    crate::udp::relay(s, &opts, String::new(), on_faces).map(|_| ())
 }
 
 /// One point with real programs through the relay, for the window.

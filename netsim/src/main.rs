@@ -31,6 +31,10 @@ enum Cmd {
     /// Build a comparison report (overlaid goodput, throughput vs. p95 delay, summary table)
     /// from the output folders of several runs.
     Compare(CompareArgs),
+    /// Run a scenario's network on the wall clock between external UDP programs: one
+    /// loopback socket (a "face") per scenario host, printed as `host=ADDR` lines; an
+    /// application playing host A sends to the face of host B (see netsim/SCENARIOS.md).
+    Relay(RelayArgs),
     /// Join the output folders of sweep shards (`--shard I/N`) into one report.
     Merge(MergeArgs),
     /// Run a scenario's flow in the simulator, with the project over `netsim relay` and with
@@ -88,6 +92,92 @@ struct MergeArgs {
     /// Merge even when runs are missing.
     #[arg(long)]
     partial: bool,
+}
+
+#[derive(clap::Args, Clone)]
+struct RelayArgs {
+    /// Scenario file (YAML); its hosts, links, events and captures are used, its flows not.
+    scenario: PathBuf,
+    /// The application playing a host, known in advance: HOST=127.0.0.1:PORT (repeatable).
+    /// Without it, an application is learnt from its first datagram when that can be told.
+    #[arg(long = "host", value_name = "HOST=ADDR")]
+    hosts: Vec<String>,
+    /// Seed (overrides the scenario's).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// How long to run, e.g. 30s (default: the scenario's duration); Ctrl-C ends it early.
+    #[arg(long, value_parser = Dur::parse)]
+    duration: Option<Dur>,
+    /// Output folder (default out/<scenario>-relay-seed<N>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// No progress bar or messages on stderr.
+    #[arg(long)]
+    quiet: bool,
+    /// Write the report without the PNG/SVG plots.
+    #[arg(long)]
+    no_plots: bool,
+}
+
+fn relay(a: &RelayArgs) -> ExitCode {
+    use std::io::Write;
+    let opts = netsim::udp::RelayOptions {
+        run: RunOptions {
+            seed: a.seed,
+            duration: a.duration.map(|d| d.0),
+            out: a.out.clone(),
+            quiet: a.quiet,
+            no_plots: a.no_plots,
+            command_line: Some(command_line()),
+        },
+        hosts: a.hosts.clone(),
+    };
+    let mut print_faces = |faces: &[(String, std::net::SocketAddr)]| {
+        let mut out = std::io::stdout().lock();
+        for (host, addr) in faces {
+            let _ = writeln!(out, "{host}={addr}");
+        }
+        let _ = out.flush();
+    };
+    match netsim::udp::relay_file(&a.scenario, &opts, &mut print_faces) {
+        Ok(o) => {
+            if !a.quiet {
+                eprintln!(
+                    "netsim relay: stopped ({}) after {:.1} s; {} stray datagrams",
+                    o.stopped, o.wall_s, o.strays
+                );
+                for (h, c) in &o.hosts {
+                    eprintln!(
+                        "  {h}: face {}, app {}, {} sent, {} delivered, {} undeliverable, {} send errors",
+                        c.face,
+                        c.app.as_deref().unwrap_or("-"),
+                        c.from_app,
+                        c.to_app,
+                        c.undeliverable,
+                        c.send_errors
+                    );
+                }
+                for l in &o.summary.links {
+                    let c = &l.counters;
+                    eprintln!(
+                        "  link {}: {} offered, {} delivered, {} lost, {} queue drops, {} other drops",
+                        l.link,
+                        c.offered,
+                        c.delivered,
+                        c.dropped_loss,
+                        c.dropped_queue,
+                        c.dropped_down + c.dropped_mtu + c.dropped_corrupt
+                    );
+                }
+            }
+            println!("report={}", o.dir.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("netsim relay: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 #[derive(clap::Args, Clone)]
@@ -254,6 +344,7 @@ fn main() -> ExitCode {
         Some(Cmd::Check(a)) => (true, a),
         Some(Cmd::Compare(a)) => return compare(&a),
         Some(Cmd::Fidelity(a)) => return fidelity(&a),
+        Some(Cmd::Relay(a)) => return relay(&a),
         Some(Cmd::Merge(a)) => {
             return match netsim::sweep::merge(&a.dirs, &a.out, !a.no_plots, a.partial) {
                 Ok(m) => {

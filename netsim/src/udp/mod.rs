@@ -24,14 +24,18 @@
 //! (polling the socket) closer to it: a receiver estimates the link capacity from the spacing
 //! of packet pairs, which millisecond batches would destroy.
 
+mod batch;
+mod external;
 mod flows;
 mod relay;
+mod wall;
+
+pub use external::{relay, relay_file, FacesCallback, RelayOptions, RelayOutcome};
 
 use crate::output::md5_hex;
 use crate::run::{RunOptions, RunOutcome};
 use crate::scenario::Scenario;
 use crate::transport::{Conn, ConnEvent, ConnOptions, ConnStats, Transport};
-use crate::world::World;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
 
@@ -75,7 +79,7 @@ pub fn run(s: &Scenario, opts: &RunOptions) -> Result<RunOutcome, String> {
 }
 
 /// A UDP socket on loopback with an ephemeral port and large buffers.
-fn bind_loopback() -> std::io::Result<UdpSocket> {
+pub(super) fn bind_loopback() -> std::io::Result<UdpSocket> {
     use socket2::{Domain, Protocol, Socket, Type};
     let addr: SocketAddr = "127.0.0.1:0".parse().expect("valid address");
     let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
@@ -139,18 +143,8 @@ impl Transport for Absent {
     }
 }
 
-fn absent(_: SocketAddr, _: u64, _: u64) -> Box<dyn Transport> {
+pub(super) fn absent(_: SocketAddr, _: u64, _: u64) -> Box<dyn Transport> {
     Box::new(Absent)
-}
-
-/// Builds the scenario's world without endpoints that run (for the udp backend's relay).
-fn world(
-    s: &Scenario,
-    seed: u64,
-    end: u64,
-    sinks: &mut crate::world::SinkFactory,
-) -> Result<World, String> {
-    World::new(s, seed, end, &absent, sinks)
 }
 
 fn run_with_digest(s: &Scenario, opts: &RunOptions, digest: String) -> Result<RunOutcome, String> {

@@ -3,25 +3,17 @@
 //! scheduled link changes, decides when the run ends and writes the results.
 
 use super::flows::{self, FlowObs};
-use super::{bind_loopback, world};
-use crate::capture::CaptureSink;
-use crate::expect::evaluate;
+use super::wall::{write_report, WallNet};
+use super::{absent, bind_loopback};
 use crate::host::conn_stats;
-use crate::metrics::QueueSample;
-use crate::net::loss_model;
-use crate::output::{pcap_sinks, run_data, Provenance};
-use crate::packet::Packet;
+use crate::output::Provenance;
 use crate::run::RunOutcome;
-use crate::scenario::{Direction, Scenario};
-use crate::sim::{Ev, EventQueue};
-use crate::summary::summarise;
-use crate::world::World;
+use crate::scenario::Scenario;
 use std::collections::HashMap;
-use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
 
 /// What a udp run needs.
@@ -35,29 +27,6 @@ pub(super) struct Setup {
     pub quiet: bool,
 }
 
-/// A capture sink that stamps packets with wall-clock time: the run's origin (UNIX epoch) plus
-/// the model time.
-struct WallClockSink {
-    inner: Box<dyn CaptureSink>,
-    origin_unix_ns: u64,
-}
-
-impl CaptureSink for WallClockSink {
-    fn write_udp(
-        &mut self,
-        time_ns: u64,
-        src: SocketAddr,
-        dst: SocketAddr,
-        payload: &[u8],
-    ) -> io::Result<()> {
-        self.inner
-            .write_udp(self.origin_unix_ns + time_ns, src, dst, payload)
-    }
-    fn finish(&mut self) -> io::Result<()> {
-        self.inner.finish()
-    }
-}
-
 /// How often flow observations are copied into the world (for `stop_when_done`).
 const SYNC_NS: u64 = 5_000_000;
 /// The relay wakes at least this often.
@@ -68,10 +37,8 @@ const COARSE_NS: u64 = 2_000_000;
 const FINE_NS: u64 = 200_000;
 
 struct Relay {
-    w: World,
-    q: EventQueue,
+    net: WallNet,
     sock: UdpSocket,
-    origin: Instant,
     /// Real address of each world endpoint.
     real: Vec<SocketAddr>,
     /// Real address → world endpoint.
@@ -79,7 +46,6 @@ struct Relay {
     /// The other endpoint of each endpoint's flow.
     peer: Vec<usize>,
     obs: Vec<Arc<Mutex<FlowObs>>>,
-    local: Vec<(usize, Packet)>,
     /// Datagrams the relay could not hand to the kernel (socket buffer full).
     send_drops: u64,
     /// Datagrams from unknown sources.
@@ -87,36 +53,24 @@ struct Relay {
 }
 
 impl Relay {
-    fn now(&self) -> u64 {
-        self.origin.elapsed().as_nanos() as u64
-    }
-
-    /// Runs the network's deliveries due by `now`.
+    /// Runs the network's deliveries due by `now` and hands them out.
     fn run_due(&mut self, now: u64) {
-        while let Some(t) = self.q.peek_time() {
-            if t > now {
-                break;
-            }
-            let (t, ev) = self.q.pop().expect("peeked above");
-            if let Ev::LinkDeliver(ld) = ev {
-                self.w.events_processed += 1;
-                let mut local = std::mem::take(&mut self.local);
-                self.w.net.deliver(&mut self.q, t, ld as usize, &mut local);
-                self.hand_out(&mut local);
-                self.local = local;
-            }
-        }
+        self.net.run_due(now);
+        self.hand_out();
     }
 
     /// Sends packets that reached their destination host to the endpoint's real socket.
-    fn hand_out(&mut self, local: &mut Vec<(usize, Packet)>) {
+    fn hand_out(&mut self) {
+        let mut local = std::mem::take(&mut self.net.local);
         for (ep, p) in local.drain(..) {
             match self.sock.try_send_to(&p.payload, self.real[ep]) {
                 Ok(_) => {}
                 Err(_) => self.send_drops += 1,
             }
-            self.w.net.pool.recycle(p.payload);
+            self.net.recycle(p);
         }
+        self.net.local = local;
+        self.net.local_due.clear();
     }
 
     /// A datagram from a real endpoint enters the network at its host.
@@ -125,55 +79,21 @@ impl Relay {
             self.strays += 1;
             return;
         };
-        self.w.datagrams_sent += 1;
-        let payload = self.w.net.pool.make(bytes);
-        let e = &self.w.endpoints[ep];
-        let p = Packet {
-            src: e.addr,
-            dst: self.w.endpoints[self.peer[ep]].addr,
-            payload,
-        };
-        let node = e.node;
-        let mut local = std::mem::take(&mut self.local);
-        self.w.net.send_from(&mut self.q, now, node, p, &mut local);
-        self.hand_out(&mut local);
-        self.local = local;
-    }
-
-    /// Scheduled link change `i` (as the simulator's `World::link_change`).
-    fn link_change(&mut self, now: u64, i: usize) {
-        let e = self.w.scenario.events[i].clone();
-        let Some(link) = self.w.net.links.iter().position(|l| l.name == e.link) else {
-            return;
-        };
-        let dirs: &[usize] = match e.direction {
-            Direction::Both => &[0, 1],
-            Direction::Forward => &[0],
-            Direction::Reverse => &[1],
-        };
-        for &d in dirs {
-            let mut p = self.w.net.links[link].dirs[d].params().clone();
-            if let Some(up) = e.up {
-                p.up = up;
-            }
-            if let Some(r) = e.rate {
-                p.rate = Some(r.0);
-            }
-            if let Some(delay) = e.delay {
-                p.delay = delay.0;
-            }
-            if let Some(l) = &e.loss {
-                p.loss = loss_model(l);
-            }
-            self.w.net.set_link(&mut self.q, now, link, d, p);
-        }
+        let w = &self.net.w;
+        let (node, src, dst) = (
+            w.endpoints[ep].node,
+            w.endpoints[ep].addr,
+            w.endpoints[self.peer[ep]].addr,
+        );
+        self.net.inject(now, node, src, dst, bytes);
+        self.hand_out();
     }
 
     /// Copies what the applications observed into the world's flow states.
     fn sync(&mut self) {
         for (i, o) in self.obs.iter().enumerate() {
             let o = o.lock().expect("flow state lock");
-            flows::copy_observations(&mut self.w.flows[i], &o.state);
+            flows::copy_observations(&mut self.net.w.flows[i], &o.state);
         }
     }
 
@@ -184,7 +104,7 @@ impl Relay {
             let h = o.lock().expect("flow state lock").stats.clone();
             let st = h.and_then(|h| h.stats()).map(|s| conn_stats(&s));
             if st.is_some() {
-                self.w.flows[i].last_stats = st;
+                self.net.w.flows[i].last_stats = st;
             }
             out.push(st);
         }
@@ -195,28 +115,13 @@ impl Relay {
     fn sample(&mut self, t: u64) {
         self.sync();
         let st = self.stats();
+        let w = &mut self.net.w;
         for (i, st) in st.into_iter().enumerate() {
-            let name = self.w.flows[i].spec().name.clone();
-            let recv = self.w.flows[i].bytes_recv;
-            self.w.metrics.sample_flow(t, i, &name, recv, st);
+            let name = w.flows[i].spec().name.clone();
+            let recv = w.flows[i].bytes_recv;
+            w.metrics.sample_flow(t, i, &name, recv, st);
         }
-        for l in &mut self.w.net.links {
-            for (d, arrow) in [(0, '>'), (1, '<')] {
-                if l.dirs[d].params().rate.is_none() {
-                    continue;
-                }
-                let (packets, bytes) = l.dirs[d].occupancy(t);
-                let c = l.dirs[d].counters();
-                self.w.metrics.queues.push(QueueSample {
-                    t_ns: t,
-                    link: format!("{}{arrow}", l.name),
-                    packets,
-                    bytes,
-                    dropped_queue: c.dropped_queue,
-                    dropped_loss: c.dropped_loss,
-                });
-            }
-        }
+        self.net.sample_queues(t);
     }
 }
 
@@ -236,23 +141,14 @@ pub(super) async fn run(setup: Setup) -> Result<RunOutcome, String> {
     let wall = Instant::now();
     // The layout (endpoints and their scenario addresses) comes from the simulator's own
     // world, built with captures into the output folder stamped with wall-clock time.
-    let origin_unix_ns = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    let mut pcap = pcap_sinks(&setup.dir);
-    let mut sinks = |name: &str| -> io::Result<Box<dyn CaptureSink>> {
-        Ok(Box::new(WallClockSink {
-            inner: pcap(name)?,
-            origin_unix_ns,
-        }))
-    };
-    let w = world(s, setup.seed, setup.end, &mut sinks)?;
+    let net = WallNet::new(s, setup.seed, setup.end, &setup.dir, &absent)?;
     let bind = |what: &str| bind_loopback().map_err(|e| format!("cannot bind {what}: {e}"));
     let relay_std = bind("the relay socket")?;
     let relay_addr = relay_std
         .local_addr()
         .map_err(|e| format!("relay socket: {e}"))?;
     let sock = UdpSocket::from_std(relay_std).map_err(|e| format!("relay socket: {e}"))?;
+    let w = &net.w;
     let mut ep_socks = vec![];
     for e in &w.endpoints {
         let name = &w.net.nodes[e.node].name;
@@ -275,7 +171,7 @@ pub(super) async fn run(setup: Setup) -> Result<RunOutcome, String> {
         peer[f.receiver_ep] = f.sender_ep;
     }
     let stop = Arc::new(tokio::sync::Notify::new());
-    let origin = Instant::now();
+    let origin = net.origin;
     let mut obs = vec![];
     let mut tasks = tokio::task::JoinSet::new();
     for f in &w.flows {
@@ -297,15 +193,12 @@ pub(super) async fn run(setup: Setup) -> Result<RunOutcome, String> {
     }
     let by_real = real.iter().enumerate().map(|(i, a)| (*a, i)).collect();
     let mut r = Relay {
-        w,
-        q: EventQueue::default(),
+        net,
         sock,
-        origin,
         real,
         by_real,
         peer,
         obs,
-        local: vec![],
         send_drops: 0,
         strays: 0,
     };
@@ -324,82 +217,51 @@ pub(super) async fn run(setup: Setup) -> Result<RunOutcome, String> {
     drop(guard);
     let _ = supervisor.await;
     let wall_s = wall.elapsed().as_secs_f64();
-    r.w.now = finished_at;
-    r.w.end = finished_at;
-    r.w.finish_captures()?;
-    let summary = summarise(&mut r.w);
-    let checks = evaluate(s, &summary);
-    let mut data = run_data(&r.w, &summary, &checks, &setup.prov);
-    data.meta.backend = "udp".into();
-    data.details["udp"] = serde_json::json!({
+    let w = &r.net.w;
+    let details = serde_json::json!({
         "relay": relay_addr.to_string(),
-        "endpoints": r.w.endpoints.iter().zip(&r.real).map(|(e, a)| {
-            (format!("{}:{}", r.w.net.nodes[e.node].name, e.addr.port()), a.to_string())
+        "endpoints": w.endpoints.iter().zip(&r.real).map(|(e, a)| {
+            (format!("{}:{}", w.net.nodes[e.node].name, e.addr.port()), a.to_string())
         }).collect::<std::collections::BTreeMap<_, _>>(),
         "relay_send_drops": r.send_drops,
         "stray_datagrams": r.strays,
-        "capture_origin_unix_ns": origin_unix_ns,
     });
-    let dir = &setup.dir;
-    let metrics = serde_json::json!({
-        "interval_s": r.w.metrics.interval as f64 / 1e9,
-        "flows": r.w.metrics.flows,
-        "queues": r.w.metrics.queues,
-    });
-    let path = dir.join("metrics.json");
-    let text = serde_json::to_string(&metrics).map_err(|e| format!("{}: {e}", path.display()))?;
-    std::fs::write(&path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
-    let written = reports::write_run(dir, &data, reports::ReportOptions { plots: setup.plots })
-        .map_err(|e| format!("{}: cannot write results: {e}", dir.display()))?;
+    let out = write_report(
+        &mut r.net,
+        finished_at,
+        &setup.dir,
+        &setup.prov,
+        setup.plots,
+        "udp",
+        details,
+    )?;
     Ok(RunOutcome {
-        summary,
-        checks,
-        dir: dir.clone(),
+        summary: out.summary,
+        checks: out.checks,
+        dir: setup.dir.clone(),
         wall_s,
-        plot_s: written.plot_seconds,
-        report_files: written.files,
+        plot_s: out.plot_s,
+        report_files: out.files,
     })
 }
 
 /// Relays until the scenario's duration has passed (or every flow is done, with
 /// `stop_when_done`); returns the end time (ns since the origin).
 async fn relay_loop(r: &mut Relay, quiet: bool) -> u64 {
-    let end = r.w.end;
-    let interval = r.w.metrics.interval;
-    let stop_when_done = r.w.scenario.stop_when_done;
-    let mut changes: Vec<(u64, usize)> =
-        r.w.scenario
-            .events
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (e.at.0, i))
-            .collect();
-    changes.sort_by_key(|c| c.0);
-    let mut next_change = 0;
-    let mut next_sample = interval;
+    let end = r.net.w.end;
+    let interval = r.net.w.metrics.interval;
+    let stop_when_done = r.net.w.scenario.stop_when_done;
     let mut next_sync = 0;
     let mut buf = vec![0u8; 65_536];
-    let start = tokio::time::Instant::from_std(r.origin);
-    let bar = (!quiet).then(|| {
-        let b = indicatif::ProgressBar::new(end / 1_000_000);
-        b.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} [{bar:40}] {pos}/{len} ms on real sockets ({elapsed})",
-            )
-            .expect("static template is valid"),
-        );
-        b
-    });
+    let start = tokio::time::Instant::from_std(r.net.origin);
+    let bar = (!quiet).then(|| progress_bar(end, "on real sockets"));
     let finished = loop {
-        let now = r.now();
+        let now = r.net.now();
         r.run_due(now);
-        while next_change < changes.len() && changes[next_change].0 <= now {
-            r.link_change(now, changes[next_change].1);
-            next_change += 1;
-        }
-        while next_sample <= now && next_sample <= end {
-            r.sample(next_sample);
-            next_sample += interval;
+        r.net.apply_changes(now);
+        while r.net.next_sample <= now && r.net.next_sample <= end {
+            r.sample(r.net.next_sample);
+            r.net.next_sample += interval;
         }
         if now >= next_sync {
             r.sync();
@@ -411,13 +273,12 @@ async fn relay_loop(r: &mut Relay, quiet: bool) -> u64 {
         if now >= end {
             break end;
         }
-        if stop_when_done && r.w.all_done() {
+        if stop_when_done && r.net.w.all_done() {
             break now;
         }
         let wake = [
-            r.q.peek_time(),
-            Some(next_sample),
-            changes.get(next_change).map(|c| c.0),
+            r.net.next_due(),
+            Some(r.net.next_sample),
             Some(end),
             Some(now + IDLE_NS),
         ]
@@ -433,7 +294,7 @@ async fn relay_loop(r: &mut Relay, quiet: bool) -> u64 {
                 biased;
                 got = r.sock.recv_from(&mut buf) => {
                     if let Ok((n, from)) = got {
-                        let now = r.now();
+                        let now = r.net.now();
                         r.run_due(now);
                         r.inject(now, from, &buf[..n]);
                     }
@@ -450,7 +311,7 @@ async fn relay_loop(r: &mut Relay, quiet: bool) -> u64 {
         for _ in 0..1024 {
             match r.sock.try_recv_from(&mut buf) {
                 Ok((n, from)) => {
-                    let now = r.now();
+                    let now = r.net.now();
                     r.run_due(now);
                     r.inject(now, from, &buf[..n]);
                 }
@@ -462,4 +323,16 @@ async fn relay_loop(r: &mut Relay, quiet: bool) -> u64 {
         b.finish_and_clear();
     }
     finished
+}
+
+/// A progress bar over the run's `end` (ns), in ms of wall time.
+pub(super) fn progress_bar(end: u64, what: &str) -> indicatif::ProgressBar {
+    let b = indicatif::ProgressBar::new(end / 1_000_000);
+    b.set_style(
+        indicatif::ProgressStyle::with_template(&format!(
+            "{{spinner}} [{{bar:40}}] {{pos}}/{{len}} ms {what} ({{elapsed}})"
+        ))
+        .expect("static template is valid"),
+    );
+    b
 }

@@ -29,9 +29,12 @@ struct Cli {
     threads: usize,
     #[command(flatten)]
     net: tool::Net,
+    #[command(flatten)]
+    stats: tool::stats::StatsArgs,
 }
 
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    let start = std::time::Instant::now();
     let mut sink: Box<dyn AsyncWrite + Unpin + Send> = if cli.file.as_os_str() == "-" {
         Box::new(tokio::io::stdout())
     } else {
@@ -41,7 +44,11 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 .map_err(|e| format!("cannot create {}: {e}", cli.file.display()))?,
         )
     };
+    let stats = tool::stats::StatsFile::create(&cli.stats, "udt-recv", start, true)?;
     let conn = cli.net.establish().await?;
+    if let Some(f) = &stats {
+        f.follow(conn.stats_handle());
+    }
     let mut progress = tool::Progress::new(None, cli.net.quiet);
     let mut md5 = Md5::new();
     let mut got = 0u64;
@@ -68,6 +75,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 &tool::digest(md5, cli.no_md5),
                 s.connection(),
             );
+            tool::stats::finish(&stats, &cli.stats, s.connection())?;
         }
         Some(_) => {
             let m = conn.into_message();
@@ -86,6 +94,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 &tool::digest(md5, cli.no_md5),
                 m.connection(),
             );
+            tool::stats::finish(&stats, &cli.stats, m.connection())?;
         }
     }
     Ok(())

@@ -32,6 +32,8 @@ struct Cli {
     threads: usize,
     #[command(flatten)]
     net: tool::Net,
+    #[command(flatten)]
+    stats: tool::stats::StatsArgs,
 }
 
 /// The deterministic bytes `--bytes` sends (`udt4_peer` generates the same).
@@ -67,6 +69,7 @@ impl Source {
 }
 
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    let start = std::time::Instant::now();
     let (mut source, total) = match cli.bytes {
         Some(n) => (Source::Generated(Generated { left: n, state: 1 }), Some(n)),
         None if cli.file.as_os_str() == "-" => (Source::Reader(Box::new(tokio::io::stdin())), None),
@@ -78,7 +81,11 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             (Source::Reader(Box::new(f)), len)
         }
     };
+    let stats = tool::stats::StatsFile::create(&cli.stats, "udt-send", start, false)?;
     let conn = cli.net.establish().await?;
+    if let Some(f) = &stats {
+        f.follow(conn.stats_handle());
+    }
     let mut progress = tool::Progress::new(total, cli.net.quiet);
     let mut md5 = Md5::new();
     let mut sent = 0u64;
@@ -101,6 +108,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             }
             s.shutdown().await?;
             progress.finish("sent", sent, &tool::digest(md5, cli.no_md5), s.connection());
+            tool::stats::finish(&stats, &cli.stats, s.connection())?;
         }
         Some(_) => {
             let mut m = conn.into_message();
@@ -126,6 +134,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             }
             m.close().await?;
             progress.finish("sent", sent, &tool::digest(md5, cli.no_md5), m.connection());
+            tool::stats::finish(&stats, &cli.stats, m.connection())?;
         }
     }
     Ok(())

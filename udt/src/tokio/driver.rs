@@ -2,9 +2,11 @@
 //! sans-IO [`crate::Endpoint`]'s drain rule against the OS clock:
 //!
 //! 1. wait for a datagram, the core's next timeout, or an application call;
-//! 2. read every datagram waiting (up to a batch) and hand each to the core;
+//! 2. read the datagrams waiting (one `recvmmsg` with UDP GRO, through `quinn-udp`)
+//!    and hand each to the core, stamped as UDT4 stamps arrivals (see `drive`);
 //! 3. run due timers;
-//! 4. drain `poll_transmit` and send, in batches, outside the lock;
+//! 4. drain `poll_transmit` and send, in batches, outside the lock (runs of
+//!    equal-sized datagrams to one peer as one UDP GSO send, through `quinn-udp`);
 //! 5. drain `poll_event` and wake the tasks waiting on each connection.
 //!
 //! Pacing: the core spaces data packets a few microseconds apart while tokio's
@@ -19,11 +21,14 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Waker;
 
+use ::tokio::io::Interest;
 use ::tokio::net::UdpSocket;
 use ::tokio::sync::Notify;
+use quinn_udp::{RecvMeta, Transmit, UdpSockRef, UdpSocketState, BATCH_SIZE};
+use std::io::IoSliceMut;
 
 use super::error::End;
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 use crate::{ConnectionHandle, Event, SocketOptions, SocketState};
 
 /// Room for one datagram of any MSS.
@@ -254,12 +259,10 @@ fn per_destination(e: &io::Error) -> bool {
         || e.raw_os_error() == Some(97) // EAFNOSUPPORT: IPv6 peer on an IPv4 socket
 }
 
-/// Datagrams laid end to end in one buffer.
+/// Datagrams laid end to end in one buffer (a send batch).
 struct Batch {
     buf: Vec<u8>,
     items: Vec<(SocketAddr, usize, usize)>,
-    /// When each datagram was read (receive batches only).
-    times: Vec<Instant>,
     used: usize,
 }
 
@@ -268,13 +271,11 @@ impl Batch {
         Batch {
             buf: vec![0; BATCH_BYTES + MAX_DATAGRAM],
             items: Vec::with_capacity(BATCH_COUNT),
-            times: Vec::with_capacity(BATCH_COUNT),
             used: 0,
         }
     }
     fn clear(&mut self) {
         self.items.clear();
-        self.times.clear();
         self.used = 0;
     }
     fn full(&self) -> bool {
@@ -298,10 +299,53 @@ pub(crate) async fn run(shared: Arc<Shared>, socket: UdpSocket) {
     shared.lock().stop(why);
 }
 
+/// A receive batch: one `recvmmsg` worth of slots, each big enough for a GRO run.
+struct RxBatch {
+    buf: Vec<u8>,
+    meta: Vec<RecvMeta>,
+    /// (source, offset, length) of each datagram read.
+    items: Vec<(SocketAddr, usize, usize)>,
+}
+
+/// Bytes per receive slot: a GRO run is at most one maximal UDP payload.
+const RX_SLOT: usize = 65_536;
+
+impl RxBatch {
+    fn new() -> Self {
+        RxBatch {
+            buf: vec![0; RX_SLOT * BATCH_SIZE],
+            meta: vec![RecvMeta::default(); BATCH_SIZE],
+            items: Vec::with_capacity(BATCH_SIZE),
+        }
+    }
+
+    /// One `recvmmsg`: the datagrams waiting, GRO runs cut at their stride.
+    fn read(&mut self, socket: &UdpSocket, state: &UdpSocketState) -> io::Result<()> {
+        self.items.clear();
+        let mut iovs: Vec<IoSliceMut<'_>> =
+            self.buf.chunks_mut(RX_SLOT).map(IoSliceMut::new).collect();
+        let n = socket.try_io(Interest::READABLE, || {
+            state.recv(UdpSockRef::from(socket), &mut iovs, &mut self.meta)
+        })?;
+        for (k, m) in self.meta[..n].iter().enumerate() {
+            let stride = m.stride.max(1);
+            let mut off = 0;
+            while off < m.len {
+                let len = stride.min(m.len - off);
+                self.items.push((m.addr, k * RX_SLOT + off, len));
+                off += len;
+            }
+        }
+        Ok(())
+    }
+}
+
 async fn drive(shared: &Shared, socket: &UdpSocket) -> io::Result<()> {
-    let mut rx = Batch::new();
+    let state = UdpSocketState::new(UdpSockRef::from(socket))?;
+    let mut rx = RxBatch::new();
     let mut tx = Batch::new();
-    let mut gso = gso::Gso::new();
+    // The arrival time the core was last given.
+    let mut last_arrival = Instant::ZERO;
     loop {
         let deadline = {
             let mut st = shared.lock();
@@ -318,30 +362,35 @@ async fn drive(shared: &Shared, socket: &UdpSocket) -> io::Result<()> {
                 None => std::future::pending().await,
             }
         };
-        ::tokio::select! {
+        let readable = ::tokio::select! {
             biased;
-            r = socket.readable() => r?,
-            _ = shared.notify.notified() => {}
-            _ = sleep => {}
-        }
+            r = socket.readable() => { r?; true }
+            _ = shared.notify.notified() => false,
+            _ = sleep => false,
+        };
         // Read what is waiting, without the lock. Each datagram keeps its own
         // arrival time: the core's packet-pair and arrival-rate estimates need it.
-        rx.clear();
-        while !rx.full() {
-            match socket.try_recv_from(rx.room()) {
-                Ok((n, from)) => {
-                    rx.push(from, n);
-                    rx.times.push(shared.now());
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if transient(&e) => continue,
+        rx.items.clear();
+        if readable {
+            match rx.read(socket, &state) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) if transient(&e) => {}
                 Err(e) => return Err(e),
             }
         }
         let now = {
             let mut st = shared.lock();
             let now = shared.now();
-            for (&(from, at, len), &t) in rx.items.iter().zip(&rx.times) {
+            for &(from, at, len) in &rx.items {
+                // Arrival times as UDT4 takes them: when the packet is processed
+                // (`CUDT::processData` reads the clock), at least a microsecond apart. A
+                // batch (recvmmsg, and a GRO run above all, whose datagrams share one
+                // kernel timestamp) would otherwise give the core's arrival-rate and
+                // packet-pair estimates zero gaps, and UDT's window would stay at 16
+                // packets: the estimate needs the spacing a one-by-one reader sees.
+                let t = shared.now().max(last_arrival + Duration::from_micros(1));
+                last_arrival = t;
                 st.ep.handle_datagram(t, from, &rx.buf[at..at + len]);
                 st.dispatch(true);
             }
@@ -355,27 +404,20 @@ async fn drive(shared: &Shared, socket: &UdpSocket) -> io::Result<()> {
             let mut i = 0;
             while i < tx.items.len() {
                 let (to, at, len) = tx.items[i];
-                let n = if gso.enabled {
-                    gso_run(&tx.items[i..])
-                } else {
-                    1
-                };
+                let n = gso_run(&tx.items[i..], state.max_gso_segments());
                 let end = tx.items[i + n - 1].1 + tx.items[i + n - 1].2;
-                let r = if n > 1 {
-                    match gso.send(socket, &tx.buf[at..end], to, len).await {
-                        Ok(()) => Ok(()),
-                        Err(e) if gso::unsupported(&e) => {
-                            // The kernel cannot segment: send one by one from now on.
-                            gso.enabled = false;
-                            continue;
-                        }
-                        Err(e) => Err(e),
-                    }
-                } else {
-                    send_one(socket, &tx.buf[at..at + len], to).await
+                let t = Transmit {
+                    destination: to,
+                    ecn: None,
+                    contents: &tx.buf[at..end],
+                    segment_size: (n > 1).then_some(len),
+                    src_ip: None,
                 };
-                match r {
+                match send(socket, &state, &t).await {
                     Ok(()) => {}
+                    // The kernel cannot segment: quinn-udp has switched segmentation
+                    // off, so send this run again one by one.
+                    Err(_) if n > 1 && state.max_gso_segments() == 1 => continue,
                     Err(e) if per_destination(&e) => failed.push((to, e)),
                     Err(e) => return Err(e),
                 }
@@ -393,27 +435,32 @@ async fn drive(shared: &Shared, socket: &UdpSocket) -> io::Result<()> {
     }
 }
 
-async fn send_one(socket: &UdpSocket, bytes: &[u8], to: SocketAddr) -> io::Result<()> {
-    match socket.try_send_to(bytes, to) {
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => socket.send_to(bytes, to).await,
-        r => r,
+/// Sends one transmit (one datagram, or a segmented run), waiting while the socket
+/// buffer is full. Errors are the kernel's, unfiltered.
+async fn send(socket: &UdpSocket, state: &UdpSocketState, t: &Transmit<'_>) -> io::Result<()> {
+    loop {
+        match socket.try_io(Interest::WRITABLE, || {
+            state.try_send(UdpSockRef::from(socket), t)
+        }) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => socket.writable().await?,
+            r => return r,
+        }
     }
-    .map(|_| ())
 }
 
 /// How many datagrams from the front of `items` can go as one segmented send:
 /// same destination, laid end to end, equal sizes (the last may be shorter),
-/// at most `gso::MAX_SEGMENTS` and `gso::MAX_BYTES`.
-fn gso_run(items: &[(SocketAddr, usize, usize)]) -> usize {
+/// at most `max_segments` and [`MAX_GSO_BYTES`].
+fn gso_run(items: &[(SocketAddr, usize, usize)], max_segments: usize) -> usize {
     let (to, at, len) = items[0];
     let mut total = len;
     let mut n = 1;
     for &(to2, at2, len2) in &items[1..] {
-        if n >= gso::MAX_SEGMENTS
+        if n >= max_segments
             || to2 != to
             || at2 != at + total
             || len2 > len
-            || total + len2 > gso::MAX_BYTES
+            || total + len2 > MAX_GSO_BYTES
         {
             break;
         }
@@ -425,6 +472,9 @@ fn gso_run(items: &[(SocketAddr, usize, usize)]) -> usize {
     }
     n
 }
+
+/// A UDP payload is at most 65 507 bytes (IPv4).
+const MAX_GSO_BYTES: usize = 65_000;
 
 /// Takes the next batch of due datagrams from the core; false when none is due.
 fn fill(shared: &Shared, now: Instant, tx: &mut Batch) -> bool {
@@ -438,81 +488,4 @@ fn fill(shared: &Shared, now: Instant, tx: &mut Batch) -> bool {
     }
     st.dispatch(false);
     !tx.items.is_empty()
-}
-
-/// UDP generic segmentation offload (Linux): a run of equal-sized datagrams to one
-/// destination leaves in one `sendmsg` with a `UDP_SEGMENT` control message, and the
-/// kernel cuts it into the individual datagrams. One system call instead of dozens.
-mod gso {
-    use std::io;
-    use std::io::IoSlice;
-    use std::net::SocketAddr;
-
-    use ::tokio::io::Interest;
-    use ::tokio::net::UdpSocket;
-
-    /// The kernel's limit on segments per send.
-    pub(super) const MAX_SEGMENTS: usize = 64;
-    /// A UDP payload is at most 65 507 bytes (IPv4).
-    pub(super) const MAX_BYTES: usize = 65_000;
-
-    pub(super) struct Gso {
-        pub(super) enabled: bool,
-    }
-
-    impl Gso {
-        pub(super) fn new() -> Self {
-            Gso {
-                enabled: cfg!(all(target_os = "linux", target_pointer_width = "64")),
-            }
-        }
-
-        /// Sends `bytes` to `to` as datagrams of `segment` bytes.
-        pub(super) async fn send(
-            &self,
-            socket: &UdpSocket,
-            bytes: &[u8],
-            to: SocketAddr,
-            segment: usize,
-        ) -> io::Result<()> {
-            let control = control(segment as u16);
-            let addr = socket2::SockAddr::from(to);
-            let bufs = [IoSlice::new(bytes)];
-            loop {
-                let r = socket.try_io(Interest::WRITABLE, || {
-                    let msg = socket2::MsgHdr::new()
-                        .with_addr(&addr)
-                        .with_buffers(&bufs)
-                        .with_control(&control);
-                    socket2::SockRef::from(socket).sendmsg(&msg, 0)
-                });
-                match r {
-                    Ok(_) => return Ok(()),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        socket.writable().await?;
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-        }
-    }
-
-    /// Errors that mean "this kernel or path cannot segment".
-    pub(super) fn unsupported(e: &io::Error) -> bool {
-        // EIO (5), EINVAL (22), ENOPROTOOPT (92), EOPNOTSUPP (95)
-        matches!(e.raw_os_error(), Some(5 | 22 | 92 | 95))
-    }
-
-    /// A `cmsghdr` for `SOL_UDP`/`UDP_SEGMENT` on 64-bit Linux: `cmsg_len` (8 bytes),
-    /// `cmsg_level` (4), `cmsg_type` (4), then the u16 segment size, padded to 8.
-    fn control(segment: u16) -> [u8; 24] {
-        const SOL_UDP: i32 = 17;
-        const UDP_SEGMENT: i32 = 103;
-        let mut c = [0u8; 24];
-        c[..8].copy_from_slice(&18u64.to_ne_bytes()); // CMSG_LEN(2)
-        c[8..12].copy_from_slice(&SOL_UDP.to_ne_bytes());
-        c[12..16].copy_from_slice(&UDP_SEGMENT.to_ne_bytes());
-        c[16..18].copy_from_slice(&segment.to_ne_bytes());
-        c
-    }
 }

@@ -11,6 +11,12 @@
 //     --discard    receive without writing to stdout
 //     --msg SIZE   message size in dgram mode (default 65536)
 //     --ipv6       use IPv6 (HOST is an IPv6 literal)
+//     --stats FILE           write UDT::perfmon every interval to FILE with the
+//                            columns of the simulator's timeseries.csv (CSV:
+//                            time_s,flow,metric,value; JSON lines when FILE
+//                            ends in .json), as udt-send/udt-recv --stats do
+//     --stats-interval MS    the interval (default 100)
+//     --stats-flow NAME      the flow name in the file (default udt4_peer)
 //
 // Prints `PORT n` on stderr once bound (port 0 picks one), and at the end
 // `DONE bytes N` plus a perfmon line. Exit status 0 on success, 1 on error.
@@ -24,10 +30,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 static void die(const char* what) {
@@ -81,6 +92,124 @@ struct Gen {
     }
 };
 
+// --stats: the simulator's flow metrics, in its order (reports::csv::FLOW_METRICS).
+static const char* METRICS[10] = {
+    "goodput_mbps", "send_rate_mbps", "send_period_us", "cwnd_pkts", "flow_window_pkts",
+    "rtt_ms", "retrans_pkts", "snd_loss_pkts", "rcv_loss_pkts", "bytes_recv"};
+
+// Three decimals, trailing zeros dropped (the simulator's number format).
+static std::string num(double x) {
+    char b[64];
+    snprintf(b, sizeof(b), "%.3f", x);
+    std::string s = b;
+    if (s.find('.') != std::string::npos) {
+        while (!s.empty() && s.back() == '0') s.pop_back();
+        if (!s.empty() && s.back() == '.') s.pop_back();
+    }
+    if (s == "-0" || s.empty()) s = "0";
+    return s;
+}
+
+// Samples UDT::perfmon every interval into a file. goodput_mbps and bytes_recv are what
+// the application read (receiver) or what left the send buffer, i.e. was acknowledged
+// (sender: bytes handed to UDT minus the packets still buffered, approximately).
+struct Stats {
+    FILE* f = NULL;
+    bool json = false;
+    std::string flow = "udt4_peer";
+    long interval_ms = 100;
+    bool sending = false;
+    UDTSOCKET conn = UDT::INVALID_SOCK;
+    std::chrono::steady_clock::time_point start;
+    double last_t = 0;
+    unsigned long long last_bytes = 0;
+    std::atomic<unsigned long long> app_bytes{0};
+    std::mutex m;
+    std::condition_variable cv;
+    bool done = false;
+    std::thread th;
+
+    unsigned long long progress() {
+        unsigned long long app = app_bytes.load();
+        if (!sending) return app;
+        int mss = 0, sndbuf = 0, len = sizeof(int);
+        UDT::getsockopt(conn, 0, UDT_MSS, &mss, &len);
+        len = sizeof(int);
+        UDT::getsockopt(conn, 0, UDT_SNDBUF, &sndbuf, &len);
+        UDT::TRACEINFO p;
+        if (mss <= 28 || UDT::perfmon(conn, &p, false) == UDT::ERROR) return last_bytes;
+        long long payload = mss - 28, cap = sndbuf / payload;
+        long long buffered = cap - p.byteAvailSndBuf / mss;
+        long long acked = (long long)app - (buffered > 0 ? buffered : 0) * payload;
+        return acked > (long long)last_bytes ? (unsigned long long)acked : last_bytes;
+    }
+
+    void row(double t, bool final_row) {
+        UDT::TRACEINFO p;
+        if (UDT::perfmon(conn, &p, true) == UDT::ERROR) {
+            if (!final_row) return;
+            memset(&p, 0, sizeof(p));
+        }
+        unsigned long long bytes = final_row && sending ? app_bytes.load() : progress();
+        double dt = t - last_t;
+        if (dt <= 0) return;
+        double vals[10] = {(bytes - last_bytes) * 8.0 / dt / 1e6,
+                           p.mbpsSendRate,
+                           p.usPktSndPeriod,
+                           (double)p.pktCongestionWindow,
+                           (double)p.pktFlowWindow,
+                           p.msRTT,
+                           (double)p.pktRetrans,
+                           (double)p.pktSndLoss,
+                           (double)p.pktRcvLoss,
+                           (double)bytes};
+        if (json) {
+            std::string line = "{\"time_s\":" + num(t) + ",\"flow\":\"" + flow + "\"";
+            for (int i = 0; i < 10; ++i) line += std::string(",\"") + METRICS[i] + "\":" + num(vals[i]);
+            fprintf(f, "%s}\n", line.c_str());
+        } else {
+            for (int i = 0; i < 10; ++i)
+                fprintf(f, "%s,%s,%s,%s\n", num(t).c_str(), flow.c_str(), METRICS[i], num(vals[i]).c_str());
+        }
+        fflush(f);
+        last_t = t;
+        last_bytes = bytes;
+    }
+
+    double now() {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    }
+
+    void begin(UDTSOCKET c, bool snd) {
+        if (!f) return;
+        conn = c;
+        sending = snd;
+        th = std::thread([this] {
+            std::unique_lock<std::mutex> lk(m);
+            double iv = interval_ms / 1000.0;
+            long k = (long)(now() / iv) + 1;
+            while (!done) {
+                auto at = start + std::chrono::milliseconds(interval_ms * k);
+                if (cv.wait_until(lk, at, [this] { return done; })) break;
+                row(k * iv, false);
+                ++k;
+            }
+        });
+    }
+
+    void end() {
+        if (!f) return;
+        {
+            std::lock_guard<std::mutex> lk(m);
+            done = true;
+        }
+        cv.notify_all();
+        if (th.joinable()) th.join();
+        row(now(), true);
+        fclose(f);
+    }
+};
+
 static size_t read_full(char* buf, size_t n, Gen* gen) {
     if (gen) return gen->fill(buf, n);
     size_t got = 0;
@@ -109,8 +238,21 @@ int main(int argc, char** argv) {
     long long gen_bytes = -1;
     bool discard = false, v6 = false;
     size_t msg = 65536;
+    Stats stats;
+    stats.start = std::chrono::steady_clock::now();
+    const char* stats_path = NULL;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
+        if (a == "--stats" && i + 1 < argc) { stats_path = argv[++i]; continue; }
+        if (a == "--stats-interval" && i + 1 < argc) {
+            stats.interval_ms = atol(argv[++i]);
+            if (stats.interval_ms <= 0) {
+                fprintf(stderr, "--stats-interval: a positive number of milliseconds\n");
+                return 2;
+            }
+            continue;
+        }
+        if (a == "--stats-flow" && i + 1 < argc) { stats.flow = argv[++i]; continue; }
         if (a == "--gen" && i + 1 < argc) gen_bytes = atoll(argv[++i]);
         else if (a == "--msg" && i + 1 < argc) msg = (size_t)atoll(argv[++i]);
         else if (a == "--discard") discard = true;
@@ -144,6 +286,16 @@ int main(int argc, char** argv) {
     }
     bool dgram = pos[k++] == "dgram";
     bool sending = pos[k++] == "send";
+    if (stats_path) {
+        std::string p = stats_path;
+        stats.json = p.size() >= 5 && p.compare(p.size() - 5, 5, ".json") == 0;
+        stats.f = fopen(stats_path, "w");
+        if (!stats.f) {
+            fprintf(stderr, "ERROR --stats %s: cannot create\n", stats_path);
+            return 1;
+        }
+        if (!stats.json) fprintf(stats.f, "time_s,flow,metric,value\n");
+    }
 
     UDT::startup();
     int family = v6 ? AF_INET6 : AF_INET;
@@ -179,6 +331,7 @@ int main(int argc, char** argv) {
     }
     fprintf(stderr, "CONNECTED\n");
     fflush(stderr);
+    stats.begin(conn, sending);
 
     unsigned long long total = 0;
     if (sending) {
@@ -200,6 +353,7 @@ int main(int argc, char** argv) {
                 }
             }
             total += n;
+            stats.app_bytes = total;
         }
     } else {
         std::vector<char> buf(dgram ? (msg > (1 << 22) ? msg : (1 << 22)) : (1 << 20));
@@ -218,6 +372,7 @@ int main(int argc, char** argv) {
             if (r == 0) continue;
             if (!discard) write_all(&buf[0], (size_t)r);
             total += (unsigned long long)r;
+            stats.app_bytes = total;
         }
     }
     UDT::TRACEINFO perf;
@@ -227,6 +382,21 @@ int main(int argc, char** argv) {
                 perf.pktRcvLossTotal, perf.pktRetransTotal, perf.msRTT);
     }
     // close() lingers until the peer acknowledged everything sent.
+    if (sending) {
+        // Let the statistics see the send buffer drain before the socket goes.
+        bool linger_done = false;
+        for (int i = 0; i < 600 && !linger_done; ++i) {
+            UDT::TRACEINFO p;
+            int mss = 0, sndbuf = 0, len = sizeof(int);
+            UDT::getsockopt(conn, 0, UDT_MSS, &mss, &len);
+            len = sizeof(int);
+            UDT::getsockopt(conn, 0, UDT_SNDBUF, &sndbuf, &len);
+            if (!stats.f || mss <= 28 || UDT::perfmon(conn, &p, false) == UDT::ERROR) break;
+            linger_done = p.byteAvailSndBuf / mss >= sndbuf / (mss - 28);
+            if (!linger_done) usleep(10000);
+        }
+    }
+    stats.end();
     UDT::close(conn);
     if (conn != s) UDT::close(s);
     UDT::cleanup();

@@ -1,6 +1,8 @@
 //! What `udt-send` and `udt-recv` share: the command line for connecting, the
 //! options, the progress display and the closing summary.
 
+pub mod stats;
+
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 

@@ -1,0 +1,270 @@
+//! The scenario network on the wall clock: the simulator's [`World`] (its [`Net`] of links,
+//! routes and capture taps) stepped by real time instead of the event queue's virtual time.
+//! Shared by the two drivers that run it between real sockets: `netsim run --backend udp`
+//! (the project's own endpoints, `relay.rs`) and `netsim relay` (external programs,
+//! `external.rs`). Neither parses what it carries; both hand datagrams in at a host and take
+//! out what reaches a host, with the times the model decided.
+//!
+//! [`Net`]: crate::net::Net
+
+use crate::capture::CaptureSink;
+use crate::expect::{evaluate, CheckResult};
+use crate::metrics::QueueSample;
+use crate::net::loss_model;
+use crate::output::{pcap_sinks, run_data, Provenance};
+use crate::packet::Packet;
+use crate::scenario::{Direction, Scenario};
+use crate::sim::{Ev, EventQueue};
+use crate::summary::{summarise, Summary};
+use crate::world::World;
+use std::io;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// A capture sink that stamps packets with wall-clock time: the run's origin (UNIX epoch) plus
+/// the model time.
+struct WallClockSink {
+    inner: Box<dyn CaptureSink>,
+    origin_unix_ns: u64,
+}
+
+impl CaptureSink for WallClockSink {
+    fn write_udp(
+        &mut self,
+        time_ns: u64,
+        src: SocketAddr,
+        dst: SocketAddr,
+        payload: &[u8],
+    ) -> io::Result<()> {
+        self.inner
+            .write_udp(self.origin_unix_ns + time_ns, src, dst, payload)
+    }
+    fn finish(&mut self) -> io::Result<()> {
+        self.inner.finish()
+    }
+}
+
+/// The UNIX time of `Instant::now()`, in ns (0 if the system clock is before 1970).
+pub(super) fn unix_now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// The network of a world, driven by the wall clock from `origin`.
+pub(super) struct WallNet {
+    /// The world: network, flows (for the udp backend) and metrics.
+    pub w: World,
+    q: EventQueue,
+    /// Model time 0.
+    pub origin: Instant,
+    /// Model time 0 as UNIX time, ns (captures are stamped with it).
+    pub origin_unix_ns: u64,
+    /// Packets that reached a host: (endpoint index, packet).
+    pub local: Vec<(usize, Packet)>,
+    /// When each packet in `local` reached its host, by the model (ns since the origin).
+    pub local_due: Vec<u64>,
+    changes: Vec<(u64, usize)>,
+    next_change: usize,
+    /// When the next metrics sample is due.
+    pub next_sample: u64,
+}
+
+impl WallNet {
+    /// Builds the world of `s` (endpoints from `factory`, captures into `dir` stamped with
+    /// wall-clock time); model time starts now.
+    pub fn new(
+        s: &Scenario,
+        seed: u64,
+        end: u64,
+        dir: &Path,
+        factory: &crate::transport::TransportFactory,
+    ) -> Result<Self, String> {
+        let origin_unix_ns = unix_now_ns();
+        let mut pcap = pcap_sinks(dir);
+        let mut sinks = |name: &str| -> io::Result<Box<dyn CaptureSink>> {
+            Ok(Box::new(WallClockSink {
+                inner: pcap(name)?,
+                origin_unix_ns,
+            }))
+        };
+        let w = World::new(s, seed, end, factory, &mut sinks)?;
+        let mut changes: Vec<(u64, usize)> = s
+            .events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.at.0, i))
+            .collect();
+        changes.sort_by_key(|c| c.0);
+        let next_sample = w.metrics.interval;
+        Ok(WallNet {
+            w,
+            q: EventQueue::default(),
+            origin: Instant::now(),
+            origin_unix_ns,
+            local: vec![],
+            local_due: vec![],
+            changes,
+            next_change: 0,
+            next_sample,
+        })
+    }
+
+    /// Model time now: ns since the origin.
+    pub fn now(&self) -> u64 {
+        self.origin.elapsed().as_nanos() as u64
+    }
+
+    /// Runs the network's deliveries due by `now`; what reaches a host lands in `local`.
+    pub fn run_due(&mut self, now: u64) {
+        while let Some(t) = self.q.peek_time() {
+            if t > now {
+                break;
+            }
+            let (t, ev) = self.q.pop().expect("peeked above");
+            if let Ev::LinkDeliver(ld) = ev {
+                self.w.events_processed += 1;
+                let before = self.local.len();
+                self.w
+                    .net
+                    .deliver(&mut self.q, t, ld as usize, &mut self.local);
+                let added = self.local.len() - before;
+                self.local_due.extend(std::iter::repeat_n(t, added));
+            }
+        }
+    }
+
+    /// A datagram enters the network at host `node` at model time `t`.
+    pub fn inject(&mut self, t: u64, node: usize, src: SocketAddr, dst: SocketAddr, bytes: &[u8]) {
+        self.w.datagrams_sent += 1;
+        let payload = self.w.net.pool.make(bytes);
+        let p = Packet { src, dst, payload };
+        let before = self.local.len();
+        self.w
+            .net
+            .send_from(&mut self.q, t, node, p, &mut self.local);
+        let added = self.local.len() - before;
+        self.local_due.extend(std::iter::repeat_n(t, added));
+    }
+
+    /// Returns a delivered packet's buffer to the pool.
+    pub fn recycle(&mut self, p: Packet) {
+        self.w.net.pool.recycle(p.payload);
+    }
+
+    /// The next time something is due in the network (a delivery or a link change).
+    pub fn next_due(&self) -> Option<u64> {
+        let change = self.changes.get(self.next_change).map(|c| c.0);
+        [self.q.peek_time(), change].into_iter().flatten().min()
+    }
+
+    /// Applies the scheduled link changes due by `now`.
+    pub fn apply_changes(&mut self, now: u64) {
+        while let Some(&(at, i)) = self.changes.get(self.next_change) {
+            if at > now {
+                break;
+            }
+            self.link_change(now, i);
+            self.next_change += 1;
+        }
+    }
+
+    /// Scheduled link change `i` (as the simulator's `World::link_change`).
+    fn link_change(&mut self, now: u64, i: usize) {
+        let e = self.w.scenario.events[i].clone();
+        let Some(link) = self.w.net.links.iter().position(|l| l.name == e.link) else {
+            return;
+        };
+        let dirs: &[usize] = match e.direction {
+            Direction::Both => &[0, 1],
+            Direction::Forward => &[0],
+            Direction::Reverse => &[1],
+        };
+        for &d in dirs {
+            let mut p = self.w.net.links[link].dirs[d].params().clone();
+            if let Some(up) = e.up {
+                p.up = up;
+            }
+            if let Some(r) = e.rate {
+                p.rate = Some(r.0);
+            }
+            if let Some(delay) = e.delay {
+                p.delay = delay.0;
+            }
+            if let Some(l) = &e.loss {
+                p.loss = loss_model(l);
+            }
+            self.w.net.set_link(&mut self.q, now, link, d, p);
+        }
+    }
+
+    /// One queue sample of every rate-limited link direction at model time `t`.
+    pub fn sample_queues(&mut self, t: u64) {
+        for l in &mut self.w.net.links {
+            for (d, arrow) in [(0, '>'), (1, '<')] {
+                if l.dirs[d].params().rate.is_none() {
+                    continue;
+                }
+                let (packets, bytes) = l.dirs[d].occupancy(t);
+                let c = l.dirs[d].counters();
+                self.w.metrics.queues.push(QueueSample {
+                    t_ns: t,
+                    link: format!("{}{arrow}", l.name),
+                    packets,
+                    bytes,
+                    dropped_queue: c.dropped_queue,
+                    dropped_loss: c.dropped_loss,
+                });
+            }
+        }
+    }
+}
+
+/// What a wall-clock run wrote.
+pub(super) struct Written {
+    pub summary: Summary,
+    pub checks: Vec<CheckResult>,
+    pub plot_s: f64,
+    pub files: Vec<std::path::PathBuf>,
+}
+
+/// Ends the run at model time `finished_at` and writes the normal output folder: captures,
+/// `metrics.json`, the report (summary with per-link counters, time series, queue samples),
+/// with `backend` and `details` recorded in the report's data.
+pub(super) fn write_report(
+    net: &mut WallNet,
+    finished_at: u64,
+    dir: &Path,
+    prov: &Provenance,
+    plots: bool,
+    backend: &str,
+    details: serde_json::Value,
+) -> Result<Written, String> {
+    let w = &mut net.w;
+    w.now = finished_at;
+    w.end = finished_at;
+    w.finish_captures()?;
+    let summary = summarise(w);
+    let checks = evaluate(&w.scenario, &summary);
+    let mut data = run_data(w, &summary, &checks, prov);
+    data.meta.backend = backend.into();
+    data.details[backend] = details;
+    data.details[backend]["capture_origin_unix_ns"] = net.origin_unix_ns.into();
+    let metrics = serde_json::json!({
+        "interval_s": w.metrics.interval as f64 / 1e9,
+        "flows": w.metrics.flows,
+        "queues": w.metrics.queues,
+    });
+    let path = dir.join("metrics.json");
+    let text = serde_json::to_string(&metrics).map_err(|e| format!("{}: {e}", path.display()))?;
+    std::fs::write(&path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
+    let written = reports::write_run(dir, &data, reports::ReportOptions { plots })
+        .map_err(|e| format!("{}: cannot write results: {e}", dir.display()))?;
+    Ok(Written {
+        summary,
+        checks,
+        plot_s: written.plot_seconds,
+        files: written.files,
+    })
+}
