@@ -111,7 +111,10 @@ pub fn fidelity(s: &Scenario, opts: &FidelityOptions) -> Result<FidelityOutcome,
         }
     }
     if !opts.ways.iter().any(|w| w == "reference") {
-        return Err("--ways: `reference` must be among the ways: it is what the others are compared with".into());
+        return Err(
+            "--ways: `reference` must be among the ways: it is what the others are compared with"
+                .into(),
+        );
     }
     if !(opts.tolerance.is_finite() && opts.tolerance >= 0.0) {
         return Err(format!(
@@ -125,7 +128,10 @@ pub fn fidelity(s: &Scenario, opts: &FidelityOptions) -> Result<FidelityOutcome,
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("out/{}-fidelity", s.name)));
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let needs_real = opts.ways.iter().any(|w| w.starts_with("project") || w == "reference");
+    let needs_real = opts
+        .ways
+        .iter()
+        .any(|w| w.starts_with("project") || w == "reference");
     let programs = if needs_real {
         Some(Programs::find(opts, &dir)?)
     } else {
@@ -221,7 +227,10 @@ fn mean_until(pts: &[(f64, f64)], window_s: f64) -> Option<f64> {
     (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
 }
 
-fn read_series(path: &Path, metrics: &[&str]) -> Result<Vec<(String, Vec<(f64, f64)>)>, String> {
+/// Time series by metric name, as a [`Trace`] holds them.
+type Series = Vec<(String, Vec<(f64, f64)>)>;
+
+fn read_series(path: &Path, metrics: &[&str]) -> Result<Series, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(metrics
         .iter()
@@ -285,7 +294,11 @@ impl Programs {
             None => {
                 let exe = std::env::current_exe().map_err(|e| e.to_string())?;
                 // Beside this program, or one folder up (test binaries live in deps/).
-                exe.ancestors().skip(1).take(2).map(Path::to_path_buf).collect()
+                exe.ancestors()
+                    .skip(1)
+                    .take(2)
+                    .map(Path::to_path_buf)
+                    .collect()
             }
         };
         let tool = |name: &str| {
@@ -494,7 +507,7 @@ fn over_relay(
     if let Some(e) = launch_error {
         return Err(e);
     }
-    let mut series = read_series(&send_stats, &["send_period_us", "cwnd", "rtt_ms"])
+    let mut series = read_series(&send_stats, &["send_period_us", "cwnd_pkts", "rtt_ms"])
         .map_err(|e| format!("the sender's statistics: {e}"))?;
     let got = read_series(&recv_stats, &["goodput_mbps"])
         .map_err(|e| format!("the receiver's statistics: {e}"))?;
@@ -504,7 +517,9 @@ fn over_relay(
     series.extend(got);
     Ok(Trace {
         goodput_mbps: goodput,
-        error: goodput.is_none().then(|| "the receiver wrote no goodput samples".into()),
+        error: goodput
+            .is_none()
+            .then(|| "the receiver wrote no goodput samples".into()),
         series,
         ..Default::default()
     })

@@ -272,7 +272,10 @@ fn fidelity(a: &FidelityArgs) -> ExitCode {
         quiet: a.quiet,
         ..Default::default()
     };
-    if let Some(t) = a.tolerance.or(s.fidelity.as_ref().and_then(|f| f.tolerance)) {
+    if let Some(t) = a
+        .tolerance
+        .or(s.fidelity.as_ref().and_then(|f| f.tolerance))
+    {
         o.tolerance = t.0;
     }
     if !a.ways.is_empty() {
@@ -286,7 +289,8 @@ fn fidelity(a: &FidelityArgs) -> ExitCode {
                     "{:<40} {:<18} {}{}",
                     d.cell,
                     d.way,
-                    d.ratio.map_or("did not run".into(), |r| format!("{r:.3} of reference")),
+                    d.ratio
+                        .map_or("did not run".into(), |r| format!("{r:.3} of reference")),
                     if d.within { "" } else { "  OUTSIDE" }
                 );
             }

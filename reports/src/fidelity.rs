@@ -4,7 +4,7 @@
 //! against a tolerance.
 //!
 //! The ways are traces with the simulator's own metric names (`goodput_mbps`,
-//! `send_period_us`, `cwnd`, `rtt_ms`, as in `timeseries.csv`), so one plotting path serves
+//! `send_period_us`, `cwnd_pkts`, `rtt_ms`, as in `timeseries.csv`), so one plotting path serves
 //! simulated runs and the statistics files of real ones.
 
 use crate::html;
@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 pub const METRICS: [(&str, &str); 4] = [
     ("goodput_mbps", "goodput (Mbit/s)"),
     ("send_period_us", "sending period (µs)"),
-    ("cwnd", "congestion window (packets)"),
+    ("cwnd_pkts", "congestion window (packets)"),
     ("rtt_ms", "smoothed RTT (ms)"),
 ];
 

@@ -46,12 +46,25 @@ pub struct Net {
     /// Congestion control by name.
     #[arg(long, default_value = "udt")]
     pub cc: String,
+    /// `improved` (the project's UDT) or `reference` (UDT 4.11 as the reference library
+    /// behaves; see `udt::Profile`).
+    #[arg(long, default_value = "improved", value_parser = parse_profile)]
+    pub profile: udt::Profile,
     /// Give up connecting after this many milliseconds.
     #[arg(long, value_name = "MS")]
     pub connect_timeout: Option<u64>,
     /// No progress bar or live line.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+fn parse_profile(s: &str) -> Result<udt::Profile, String> {
+    udt::Profile::by_name(s).ok_or_else(|| {
+        format!(
+            "unknown profile `{s}`; expected one of {}",
+            udt::Profile::NAMES.join(", ")
+        )
+    })
 }
 
 impl Net {
@@ -68,6 +81,7 @@ impl Net {
             recv_buffer: self.buffer,
             max_bandwidth: self.max_bw,
             congestion: self.cc.clone(),
+            profile: self.profile,
             ..SocketOptions::default()
         }
     }
