@@ -276,8 +276,8 @@ fn simulate(
 
 /// The real programs.
 struct Programs {
-    send: PathBuf,
-    recv: PathBuf,
+    send: Result<PathBuf, String>,
+    recv: Result<PathBuf, String>,
     peer: Result<PathBuf, String>,
 }
 
@@ -319,8 +319,8 @@ impl Programs {
             (None, false) => Err("not needed".into()),
         };
         Ok(Programs {
-            send: tool("udt-send")?,
-            recv: tool("udt-recv")?,
+            send: tool("udt-send"),
+            recv: tool("udt-recv"),
             peer,
         })
     }
@@ -364,7 +364,7 @@ impl Drop for Kids {
 fn start_receiver(p: &Programs, kind: Program, stats: &Path) -> Result<(Child, u16), String> {
     let mut cmd = match kind {
         Program::Project(profile) => {
-            let mut c = Command::new(&p.recv);
+            let mut c = Command::new(p.recv.as_ref().map_err(Clone::clone)?);
             c.args(["--listen", "127.0.0.1:0", "--no-md5", "--stats"])
                 .arg(stats)
                 .args(["--profile", profile_name(profile), "/dev/null"]);
@@ -424,7 +424,7 @@ fn sender(p: &Programs, kind: Program, to: SocketAddr, stats: &Path) -> Result<C
     const ENDLESS: &str = "1000000000000";
     Ok(match kind {
         Program::Project(profile) => {
-            let mut c = Command::new(&p.send);
+            let mut c = Command::new(p.send.as_ref().map_err(Clone::clone)?);
             c.arg("--connect")
                 .arg(to.to_string())
                 .args(["--bytes", ENDLESS, "--no-md5", "-q", "--stats"])
