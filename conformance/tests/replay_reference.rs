@@ -973,3 +973,152 @@ fn listener_idle_keepalives_and_ack_match_reference() {
         "{name}: the 1000 bytes acknowledged before shutdown"
     );
 }
+
+// ---------------------------------------------------------------------------
+// 6. The lossy transfer's data path: loss reports and retransmissions
+// ---------------------------------------------------------------------------
+
+/// A recorded listener packet of `lossy_transfer` for our client: addressed to our
+/// socket id, sequence numbers (data, and the ACKs of the client's own data) moved
+/// from the recorded client's ISN to ours.
+fn to_our_client(bytes: &[u8], our_id: u32, shift: impl Fn(u32) -> u32) -> Vec<u8> {
+    let mut b = with_dest(bytes, our_id);
+    let word = |b: &[u8], at: usize| u32::from_be_bytes(b[at..at + 4].try_into().unwrap());
+    match Packet::parse(bytes) {
+        Ok(Packet::Data(_)) => {
+            let seq = shift(word(&b, 0));
+            b[0..4].copy_from_slice(&seq.to_be_bytes());
+        }
+        Ok(Packet::Control(ControlPacket {
+            control: Control::Ack(_),
+            ..
+        })) => {
+            let seq = shift(word(&b, 16));
+            b[16..20].copy_from_slice(&seq.to_be_bytes());
+        }
+        _ => {}
+    }
+    b
+}
+
+/// Our client receives the reference listener's side of `lossy_transfer` (recvfile
+/// fetching 1 MiB from sendfile over a path that drops 2 % of packets before the
+/// capture point): the recorded data packets with their 14 gaps, the late
+/// retransmissions that fill them, the listener's ACKs of the client's request and
+/// its shutdown. Our loss reports must be the reference client's, range for range and
+/// in order (UDT4 reports a gap at once, on the first packet after it); every
+/// retransmission the reference listener sent must fill a range we reported; and the
+/// file must arrive whole.
+#[test]
+fn client_reports_the_reference_losses_and_receives_the_lossy_file() {
+    let name = "lossy_transfer";
+    let capture = load(name);
+    let mut c = start_client(name, &capture, 700);
+    c.cookie_step(name);
+    let bytes = c.rewritten(c.cs.response, |_| {});
+    c.r.feed(c.cs.response, &bytes);
+    assert_eq!(c.r.ep.state(c.handle), SocketState::Connected, "{name}");
+    let (client, server) = (c.cs.client, c.cs.server);
+    let response_at = c.cs.response.time_ns;
+    let rec_isn = SeqNumber::new(expect_handshake(&c.cs.request.payload, name).1.isn);
+    let our_isn = SeqNumber::new(c.request.isn);
+    let shift = |seq: u32| {
+        our_isn
+            .add(rec_isn.offset_to(SeqNumber::new(seq)) as u32)
+            .value()
+    };
+    let unshift = |seq: SeqNumber| rec_isn.add(our_isn.offset_to(seq) as u32);
+    let our_id = c.request.socket_id;
+
+    // What the reference client reported lost, and what the listener sent: its data
+    // in sequence order (retransmissions marked) for the file's bytes.
+    let mut ref_naks: Vec<(u32, u32)> = Vec::new();
+    let mut file: std::collections::BTreeMap<u32, Vec<u8>> = Default::default();
+    let mut retransmitted: Vec<u32> = Vec::new();
+    let mut highest: Option<SeqNumber> = None;
+    for d in capture.datagrams.iter().filter(|d| d.time_ns > response_at) {
+        match Packet::parse(&d.payload) {
+            Ok(Packet::Control(ControlPacket {
+                control: Control::Nak(l),
+                ..
+            })) if d.src == client => {
+                ref_naks.extend(l.ranges().map(|(a, b)| (a.value(), b.value())));
+            }
+            Ok(Packet::Data(p)) if d.src == server => {
+                if highest.is_some_and(|h| h.offset_to(p.seq) <= 0) {
+                    retransmitted.push(p.seq.value());
+                } else {
+                    highest = Some(p.seq);
+                }
+                file.insert(p.seq.value(), p.payload.to_vec());
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(ref_naks.len(), 14, "{name}: the reference's loss reports");
+    assert_eq!(
+        retransmitted.len(),
+        14,
+        "{name}: the reference's retransmissions"
+    );
+
+    // Replay: the listener's packets in, the client's request data out at its
+    // recorded times.
+    let mut ours: Vec<Sent> = Vec::new();
+    let mut received = Vec::new();
+    let mut buf = vec![0u8; 1 << 20];
+    for d in capture.datagrams.iter().filter(|d| d.time_ns > response_at) {
+        if d.src == client {
+            if let Ok(Packet::Data(p)) = Packet::parse(&d.payload) {
+                ours.extend(c.r.advance(c.r.instant(d.time_ns)));
+                let now = c.r.now;
+                assert_eq!(c.r.ep.send(now, c.handle, p.payload), Ok(p.payload.len()));
+                ours.extend(c.r.drain());
+            }
+            continue;
+        }
+        ours.extend(c.r.feed(d, &to_our_client(&d.payload, our_id, shift)));
+        while let Ok(n @ 1..) = c.r.ep.recv(c.handle, &mut buf) {
+            received.extend_from_slice(&buf[..n]);
+        }
+    }
+    let end = c.r.now + Duration::from_millis(50);
+    ours.extend(c.r.advance(end));
+    while let Ok(n @ 1..) = c.r.ep.recv(c.handle, &mut buf) {
+        received.extend_from_slice(&buf[..n]);
+    }
+
+    // Our loss reports, in the recorded sequence space.
+    let our_naks: Vec<(u32, u32)> = ours
+        .iter()
+        .filter(|s| s.to == server)
+        .filter_map(|s| match Packet::parse(&s.bytes) {
+            Ok(Packet::Control(ControlPacket {
+                control: Control::Nak(l),
+                ..
+            })) => Some(
+                l.ranges()
+                    .map(|(a, b)| (unshift(a).value(), unshift(b).value()))
+                    .collect::<Vec<_>>(),
+            ),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(our_naks, ref_naks, "{name}: loss reports");
+    // Each retransmission of the reference listener fills a range we reported.
+    for seq in &retransmitted {
+        assert!(
+            our_naks.iter().any(|&(a, b)| {
+                let (a, b, s) = (SeqNumber::new(a), SeqNumber::new(b), SeqNumber::new(*seq));
+                a.offset_to(s) >= 0 && s.offset_to(b) >= 0
+            }),
+            "{name}: retransmission of {seq} that we never reported lost"
+        );
+    }
+    // The file, whole: every sequence number's payload in order.
+    let expected: Vec<u8> = file.values().flatten().copied().collect();
+    let file_len = 1 << 20;
+    assert_eq!(received.len(), 8 + file_len, "{name}: size + file");
+    assert!(received == expected, "{name}: stream contents differ");
+}

@@ -1,6 +1,7 @@
 //! Shared helpers for the integration tests.
 #![allow(dead_code)]
 
+pub mod edit;
 pub mod frames;
 
 use std::path::PathBuf;

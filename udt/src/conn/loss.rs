@@ -175,3 +175,7 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "loss_tests.rs"]
+mod more_tests;

@@ -380,3 +380,79 @@ proptest! {
         }
     }
 }
+
+// Tests for what mutation testing (cargo-mutants, see CONTRIBUTING.md) found unchecked.
+
+/// Every request type has its own wire value, and reads back as itself.
+#[test]
+fn request_types_on_the_wire() {
+    let all = [
+        (ReqType::Request, 1),
+        (ReqType::Rendezvous, 0),
+        (ReqType::Response, -1),
+        (ReqType::RendezvousConnected, -2),
+        (ReqType::Rejected, 1002),
+        (ReqType::Other(7), 7),
+    ];
+    for (r, v) in all {
+        assert_eq!(r.to_wire(), v, "{r:?}");
+        assert_eq!(ReqType::from_wire(v), r, "{v}");
+    }
+}
+
+/// Frame 4 of `cs_clean_transfer.pcap`: the listener's response, reqtype -1
+/// (ffffffff) on the wire.
+#[test]
+fn response_from_the_reference() {
+    let bytes = hex("80000000 00000000 00000000 2da4bc9c
+                     00000004 00000001 39eb280d 000005dc 00002000 ffffffff 2861fb84 d8d6d392
+                     0100007f 00000000 00000000 00000000");
+    let Packet::Control(c) = roundtrip(&bytes) else {
+        panic!("not control")
+    };
+    let Control::Handshake(h) = c.control else {
+        panic!("not a handshake")
+    };
+    assert_eq!(h.req_type, ReqType::Response);
+    assert_eq!(h.socket_id, 0x2861_fb84);
+    let mut rdv = h;
+    rdv.req_type = ReqType::RendezvousConnected;
+    let p = Packet::Control(ControlPacket {
+        timestamp: 0,
+        dest: c.dest,
+        control: Control::Handshake(rdv),
+    });
+    let mut out = vec![0u8; p.buffer_len()];
+    p.emit(&mut out).unwrap();
+    assert_eq!(out[36..40], [0xff, 0xff, 0xff, 0xfe], "reqtype -2");
+}
+
+/// A peer address prints as its 16 bytes in hex, as UDT4 stores them.
+#[test]
+fn peer_ip_debug_is_its_bytes_in_hex() {
+    let ip = PeerIp::from_addr("127.0.0.1".parse().unwrap());
+    assert_eq!(format!("{ip:?}"), "0100007f000000000000000000000000");
+}
+
+/// A NAK body must be a non-zero multiple of 4 bytes: neither empty nor ragged.
+#[test]
+fn nak_bodies_of_the_wrong_length_are_refused() {
+    assert!(LossList::parse(&[]).is_err());
+    assert!(LossList::parse(&[0, 0, 0, 1, 0]).is_err());
+    assert!(LossList::parse(&[0, 0, 0, 1, 0, 0]).is_err());
+    assert!(LossList::parse(&[0, 0, 0, 1]).is_ok());
+}
+
+/// A loss-list error names the offset of the offending word in the packet, here the
+/// third word of the body.
+#[test]
+fn a_bad_loss_list_word_is_located() {
+    let bad = hex("80030000 00000000 00000000 00000001 00000003 80000005 80000007");
+    assert_eq!(
+        Packet::parse(&bad),
+        Err(DecodeError::BadLossList {
+            offset: 24,
+            reason: "a range's end word has the range bit set"
+        })
+    );
+}
