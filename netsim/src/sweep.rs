@@ -12,7 +12,7 @@
 //!
 //! The syntax is documented in `netsim/SCENARIOS.md`.
 
-use crate::run::{run, RunOptions, RunOutcome};
+use crate::run::{run, RunError, RunOptions, RunOutcome};
 use crate::scenario::grid::{axes, expand, is_grid, GridRun, Params};
 use crate::scenario::Scenario;
 use serde::{Deserialize, Serialize};
@@ -90,7 +90,7 @@ pub struct GridOutcome {
     /// The folder.
     pub dir: PathBuf,
     /// (label, outcome) per run executed, in grid order.
-    pub runs: Vec<(String, Result<RunOutcome, String>)>,
+    pub runs: Vec<(String, Result<RunOutcome, RunError>)>,
     /// Files of the top-level report.
     pub report_files: Vec<PathBuf>,
 }
@@ -139,7 +139,7 @@ pub fn run_grid(s: &Scenario, opts: &GridOptions) -> Result<GridOutcome, String>
         .iter()
         .filter(|r| opts.shard.is_none_or(|(i, n)| shard_of(r.index, n) == i))
         .collect();
-    let slots: Vec<Mutex<Option<Result<RunOutcome, String>>>> =
+    let slots: Vec<Mutex<Option<Result<RunOutcome, RunError>>>> =
         mine.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
@@ -172,7 +172,11 @@ pub fn run_grid(s: &Scenario, opts: &GridOptions) -> Result<GridOutcome, String>
                             o.summary
                                 .flows
                                 .iter()
-                                .map(|f| format!("{} {:.2} Mbit/s", f.name, f.mean_goodput_mbps))
+                                .map(|f| format!(
+                                    "{} {:.2} Mbit/s",
+                                    f.name,
+                                    f.goodput_mbps.mean.unwrap_or(0.0)
+                                ))
                                 .collect::<Vec<_>>()
                                 .join(", "),
                             o.wall_s
@@ -186,7 +190,7 @@ pub fn run_grid(s: &Scenario, opts: &GridOptions) -> Result<GridOutcome, String>
             });
         }
     });
-    let runs: Vec<(String, Result<RunOutcome, String>)> = mine
+    let runs: Vec<(String, Result<RunOutcome, RunError>)> = mine
         .iter()
         .zip(slots)
         .map(|(r, slot)| {
@@ -194,7 +198,7 @@ pub fn run_grid(s: &Scenario, opts: &GridOptions) -> Result<GridOutcome, String>
                 .into_inner()
                 .ok()
                 .flatten()
-                .unwrap_or_else(|| Err("the run did not finish".into()));
+                .unwrap_or(Err(RunError::Unfinished));
             (r.label.clone(), res)
         })
         .collect();
@@ -423,7 +427,7 @@ pub fn run_grid_file(
     let mut total = 0;
     for (label, r) in &o.runs {
         let Ok(r) = r else { continue };
-        for c in &r.checks {
+        for c in &r.data.checks {
             total += 1;
             if c.passed {
                 held += 1;

@@ -127,16 +127,13 @@ fn check(seed: u64) -> Result<(), String> {
     let _ = std::fs::remove_dir_all(&out);
     let f = &o.summary.flows[0];
     let fail = |why: String| Err(format!("{why}\n{text}"));
-    if o.summary.simulated_s > 120.0 + 1e-6 {
-        return fail(format!(
-            "ran to {} s, past the deadline",
-            o.summary.simulated_s
-        ));
+    if o.sim.simulated_s > 120.0 + 1e-6 {
+        return fail(format!("ran to {} s, past the deadline", o.sim.simulated_s));
     }
     if !f.byte_exact && f.completion_time_s.is_some() {
         return fail("completed but not byte-exact".into());
     }
-    match &f.messages {
+    match o.sim.messages_of(&f.name) {
         None => {
             if f.completion_time_s.is_none() {
                 return fail(format!(

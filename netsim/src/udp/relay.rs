@@ -5,16 +5,14 @@
 use super::flows::{self, FlowObs};
 use super::{bind_loopback, world};
 use crate::capture::CaptureSink;
-use crate::expect::evaluate;
 use crate::host::conn_stats;
 use crate::metrics::QueueSample;
 use crate::net::loss_model;
-use crate::output::{pcap_sinks, run_data, Provenance};
+use crate::output::{pcap_sinks, product, Provenance};
 use crate::packet::Packet;
 use crate::run::RunOutcome;
 use crate::scenario::{Direction, Scenario};
 use crate::sim::{Ev, EventQueue};
-use crate::summary::summarise;
 use crate::world::World;
 use std::collections::HashMap;
 use std::io;
@@ -327,9 +325,7 @@ pub(super) async fn run(setup: Setup) -> Result<RunOutcome, String> {
     r.w.now = finished_at;
     r.w.end = finished_at;
     r.w.finish_captures()?;
-    let summary = summarise(&mut r.w);
-    let checks = evaluate(s, &summary);
-    let mut data = run_data(&r.w, &summary, &checks, &setup.prov);
+    let (mut data, sim) = product(&mut r.w, s, &setup.prov);
     data.meta.backend = "udp".into();
     data.details["udp"] = serde_json::json!({
         "relay": relay_addr.to_string(),
@@ -352,8 +348,9 @@ pub(super) async fn run(setup: Setup) -> Result<RunOutcome, String> {
     let written = reports::write_run(dir, &data, reports::ReportOptions { plots: setup.plots })
         .map_err(|e| format!("{}: cannot write results: {e}", dir.display()))?;
     Ok(RunOutcome {
-        summary,
-        checks,
+        data,
+        summary: written.summary,
+        sim,
         dir: dir.clone(),
         wall_s,
         plot_s: written.plot_seconds,
