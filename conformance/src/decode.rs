@@ -88,7 +88,8 @@ pub fn describe(payload: &[u8], wire_len: usize) -> Result<(&'static str, String
     })
 }
 
-fn boundary_name(b: Boundary) -> &'static str {
+/// The name of a data packet's boundary flags, as decode prints them.
+pub(crate) fn boundary_name(b: Boundary) -> &'static str {
     match b {
         Boundary::First => "first",
         Boundary::Last => "last",

@@ -1,38 +1,29 @@
-//! Expectations: what a scenario says must hold, checked against the run's summary.
+//! Expectations: what a scenario says must hold, judged on the run's product
+//! ([`reports::RunData`]) with the numbers its summary shows (goodput, Jain's index), and on
+//! what only the simulator knows (message workloads, fairness phases).
 
 use crate::scenario::{Expectation, Scenario};
-use crate::summary::{FlowSummary, Summary};
+use crate::summary::{MessageSummary, Summary};
+use reports::summary::FlowSummary;
+use reports::{Check, FlowTotals, RunData};
 
-/// The outcome of one check.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct CheckResult {
-    /// Index in `expect`.
-    pub index: usize,
-    /// What was checked, e.g. `bulk: goodput_at_least 30 Mbit/s`.
-    pub what: String,
-    /// Whether it held.
-    pub passed: bool,
-    /// What was observed.
-    pub observed: String,
-}
-
-fn check(out: &mut Vec<CheckResult>, index: usize, what: String, passed: bool, observed: String) {
-    out.push(CheckResult {
-        index,
+fn check(out: &mut Vec<Check>, what: String, passed: bool, observed: String) {
+    out.push(Check {
         what,
         passed,
         observed,
     });
 }
 
-/// Checks every expectation of `s` against `sum`.
-pub fn evaluate(s: &Scenario, sum: &Summary) -> Vec<CheckResult> {
+/// Checks every expectation of `s` against the run `run` and the simulator's account `sim`.
+pub fn evaluate(s: &Scenario, run: &RunData, sim: &Summary) -> Vec<Check> {
+    let summary = reports::summarise(run);
     let mut out = vec![];
-    for (i, e) in s.expect.iter().enumerate() {
+    for e in &s.expect {
         if let Some(min) = e.fairness_at_least {
             // Every phase with two or more flows must be fair; without such
             // phases, the whole run's index stands in.
-            let worst = sum
+            let worst = sim
                 .fairness_phases
                 .iter()
                 .filter_map(|p| p.jain.map(|j| (j, p)))
@@ -45,36 +36,50 @@ pub fn evaluate(s: &Scenario, sum: &Summary) -> Vec<CheckResult> {
                         p.start_s,
                         p.end_s,
                         p.flows.join(", "),
-                        sum.fairness_phases.len()
+                        sim.fairness_phases.len()
                     ),
                 ),
                 None => (
-                    sum.jain_fairness.is_some_and(|j| j >= min),
-                    format!("{:?} over the whole run", sum.jain_fairness),
+                    summary.jain_fairness.is_some_and(|j| j >= min),
+                    format!("{:?} over the whole run", summary.jain_fairness),
                 ),
             };
             check(
                 &mut out,
-                i,
                 format!("fairness_at_least {min}"),
                 passed,
                 observed,
             );
         }
         let Some(name) = &e.flow else { continue };
-        let f = sum
+        let k = run
             .flows
             .iter()
-            .find(|f| &f.name == name)
+            .position(|f| &f.name == name)
             .expect("validated: flow exists");
-        flow_checks(&mut out, i, e, f);
+        let flow = FlowView {
+            name,
+            totals: &run.flows[k].totals,
+            summary: &summary.flows[k],
+            messages: sim.messages_of(name),
+        };
+        flow_checks(&mut out, e, &flow);
     }
     out
 }
 
-fn flow_checks(out: &mut Vec<CheckResult>, i: usize, e: &Expectation, f: &FlowSummary) {
-    let n = &f.name;
-    let conn = match (f.connect_time_s, &f.failed) {
+/// What the expectations of one flow look at.
+struct FlowView<'a> {
+    name: &'a str,
+    totals: &'a FlowTotals,
+    summary: &'a FlowSummary,
+    messages: Option<&'a MessageSummary>,
+}
+
+fn flow_checks(out: &mut Vec<Check>, e: &Expectation, v: &FlowView) {
+    let (n, f) = (v.name, v.totals);
+    let goodput = v.summary.goodput_mbps.mean.unwrap_or(0.0);
+    let conn = match (f.connect_time_s, &f.connect_failure) {
         (Some(t), _) => format!("connected after {t:.3} s"),
         (None, Some((t, why))) => format!("failed after {t:.3} s: {why}"),
         (None, None) => "never connected, no failure reported".into(),
@@ -82,7 +87,6 @@ fn flow_checks(out: &mut Vec<CheckResult>, i: usize, e: &Expectation, f: &FlowSu
     if let Some(want) = e.connects {
         check(
             out,
-            i,
             format!("{n}: connects {want}"),
             f.connected == want,
             conn.clone(),
@@ -92,17 +96,18 @@ fn flow_checks(out: &mut Vec<CheckResult>, i: usize, e: &Expectation, f: &FlowSu
         let ok = f.connect_time_s.is_some_and(|t| t <= d.secs());
         check(
             out,
-            i,
             format!("{n}: connects_within {} s", d.secs()),
             ok,
             conn.clone(),
         );
     }
     if let Some(d) = e.fails_within {
-        let ok = !f.connected && f.failed.as_ref().is_some_and(|(t, _)| *t <= d.secs());
+        let ok = !f.connected
+            && f.connect_failure
+                .as_ref()
+                .is_some_and(|(t, _)| *t <= d.secs());
         check(
             out,
-            i,
             format!("{n}: fails_within {} s", d.secs()),
             ok,
             conn.clone(),
@@ -112,10 +117,9 @@ fn flow_checks(out: &mut Vec<CheckResult>, i: usize, e: &Expectation, f: &FlowSu
         let want = r.0 as f64 / 1e6;
         check(
             out,
-            i,
             format!("{n}: goodput_at_least {want} Mbit/s"),
-            f.mean_goodput_mbps >= want,
-            format!("{:.3} Mbit/s", f.mean_goodput_mbps),
+            goodput >= want,
+            format!("{goodput:.3} Mbit/s"),
         );
     }
     if let Some(d) = e.completes_within {
@@ -125,7 +129,6 @@ fn flow_checks(out: &mut Vec<CheckResult>, i: usize, e: &Expectation, f: &FlowSu
         });
         check(
             out,
-            i,
             format!("{n}: completes_within {} s", d.secs()),
             ok,
             obs,
@@ -138,27 +141,25 @@ fn flow_checks(out: &mut Vec<CheckResult>, i: usize, e: &Expectation, f: &FlowSu
         );
         check(
             out,
-            i,
             format!("{n}: byte_exact {want}"),
             f.byte_exact == want && f.bytes_received > 0,
             obs,
         );
     }
-    let ratio = f.messages.as_ref().map(|m| {
+    let ratio = v.messages.map(|m| {
         if m.sent == 0 {
             0.0
         } else {
             m.received as f64 / m.sent as f64
         }
     });
-    let obs = f.messages.as_ref().map_or("no messages".into(), |m| {
+    let obs = v.messages.map_or("no messages".into(), |m| {
         format!("{} of {} delivered", m.received, m.sent)
     });
     if let Some(p) = e.delivered_at_least {
         let ok = ratio.is_some_and(|r| r >= p.0);
         check(
             out,
-            i,
             format!("{n}: delivered_at_least {}%", p.0 * 100.0),
             ok,
             obs.clone(),
@@ -168,7 +169,6 @@ fn flow_checks(out: &mut Vec<CheckResult>, i: usize, e: &Expectation, f: &FlowSu
         let ok = ratio.is_some_and(|r| r <= p.0);
         check(
             out,
-            i,
             format!("{n}: delivered_at_most {}%", p.0 * 100.0),
             ok,
             obs,

@@ -257,7 +257,8 @@ fn simulate(
             no_plots: true,
             ..Default::default()
         },
-    )?;
+    )
+    .map_err(|e| e.to_string())?;
     let series = read_series(
         &dir.join("timeseries.csv"),
         &reports::fidelity::METRICS.map(|m| m.0),

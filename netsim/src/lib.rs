@@ -5,6 +5,7 @@
 //! nanoseconds; every random draw comes from a ChaCha stream derived from the scenario seed and
 //! the component's name, so a scenario and a seed give byte-identical captures and metrics.
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 pub mod app;
 pub mod capture;

@@ -413,7 +413,7 @@ fn main() -> ExitCode {
             continue;
         }
         let result = match args.backend {
-            Backend::Sim => run_file(path, &opts),
+            Backend::Sim => run_file(path, &opts).map_err(|e| e.to_string()),
             Backend::Udp => netsim::udp::run_file(path, &opts),
         };
         let outcome = match result {
@@ -428,13 +428,13 @@ fn main() -> ExitCode {
             print!("{}", table(&outcome));
         }
         println!("{}", timing(&outcome));
-        let bad = outcome.checks.iter().filter(|c| !c.passed).count();
+        let bad = outcome.data.checks.iter().filter(|c| !c.passed).count();
         if check {
             println!(
                 "{}: {} of {} expectations hold",
                 path.display(),
-                outcome.checks.len() - bad,
-                outcome.checks.len()
+                outcome.data.checks.len() - bad,
+                outcome.data.checks.len()
             );
             if bad > 0 {
                 failed = true;
@@ -471,7 +471,7 @@ fn determinism(
         quiet: true,
         ..opts.clone()
     };
-    run_file(path, &opts2)?;
+    run_file(path, &opts2).map_err(|e| e.to_string())?;
     let a = digests(first).map_err(|e| e.to_string())?;
     let b = digests(&second).map_err(|e| e.to_string())?;
     let _ = std::fs::remove_dir_all(&second);

@@ -2,7 +2,6 @@
 //! losses, RTT, cwnd, flow window, sending period) and per link direction (queue occupancy).
 
 use crate::transport::ConnStats;
-use std::fmt::Write;
 
 /// One sample of one flow.
 #[derive(Clone, Debug, Default, serde::Serialize)]
@@ -107,49 +106,5 @@ impl Metrics {
         });
         self.last_recv[i] = bytes_recv;
         self.last_stats[i] = st;
-    }
-
-    /// The flow series as CSV.
-    pub fn flows_csv(&self) -> String {
-        let mut s = String::from(
-            "time_s,flow,goodput_mbps,send_rate_mbps,retrans,snd_loss,rcv_loss,rtt_ms,cwnd,flow_window,send_period_us,bytes_recv\n",
-        );
-        for r in &self.flows {
-            let _ = writeln!(
-                s,
-                "{:.3},{},{:.3},{:.3},{},{},{},{:.3},{:.1},{:.1},{:.3},{}",
-                r.t_ns as f64 / 1e9,
-                r.flow,
-                r.goodput_bps / 1e6,
-                r.send_rate_bps / 1e6,
-                r.retrans,
-                r.snd_loss,
-                r.rcv_loss,
-                r.rtt_ms,
-                r.cwnd,
-                r.flow_window,
-                r.send_period_us,
-                r.bytes_recv
-            );
-        }
-        s
-    }
-
-    /// The queue series as CSV.
-    pub fn queues_csv(&self) -> String {
-        let mut s = String::from("time_s,link,packets,bytes,dropped_queue,dropped_loss\n");
-        for r in &self.queues {
-            let _ = writeln!(
-                s,
-                "{:.3},{},{},{},{},{}",
-                r.t_ns as f64 / 1e9,
-                r.link,
-                r.packets,
-                r.bytes,
-                r.dropped_queue,
-                r.dropped_loss
-            );
-        }
-        s
     }
 }

@@ -5,8 +5,10 @@
 //! the world's metrics; metrics.json (the raw samples) is written here.
 
 use crate::capture::{CaptureSink, ProjectCapture};
-use crate::expect::CheckResult;
-use crate::summary::Summary;
+use crate::expect::evaluate;
+use crate::run::RunError;
+use crate::scenario::Scenario;
+use crate::summary::{summarise, Summary};
 use crate::world::World;
 use md5::{Digest, Md5};
 use reports::{FlowData, FlowPoint, FlowTotals, LinkData, QueuePoint, RunData, RunMeta};
@@ -50,38 +52,62 @@ pub fn md5_hex(bytes: &[u8]) -> String {
 
 const NS: f64 = 1e9;
 
-/// The link directions (`name>`/`name<`) with the lowest rate on flow `i`'s data path.
-fn bottlenecks(w: &World, i: usize) -> Vec<String> {
+/// The slowest rate on flow `i`'s data path (bit/s) and the link directions (`name>`/`name<`)
+/// that have it; `None` when no link on the path has a rate.
+fn bottleneck(w: &World, i: usize) -> Option<(u64, Vec<String>)> {
     let f = &w.flows[i];
     let (se, re) = (&w.endpoints[f.sender_ep], &w.endpoints[f.receiver_ep]);
     let IpAddr::V4(final_ip) = re.addr.ip() else {
-        return vec![];
+        return None;
     };
     let dst = w.net.public_ip(re.node).unwrap_or(final_ip);
     let path = w.net.path(se.node, dst, final_ip);
     let rate = |&(l, d): &(usize, usize)| w.net.links[l].dirs[d].params().rate;
-    let Some(min) = path.iter().filter_map(rate).min() else {
-        return vec![];
-    };
-    path.iter()
+    let min = path.iter().filter_map(rate).min()?;
+    let names = path
+        .iter()
         .filter(|h| rate(h) == Some(min))
         .map(|&(l, d)| format!("{}{}", w.net.links[l].name, if d == 0 { '>' } else { '<' }))
-        .collect()
+        .collect();
+    Some((min, names))
 }
 
-/// Converts a finished world, its summary and check results into the report's data model.
-pub fn run_data(w: &World, sum: &Summary, checks: &[CheckResult], prov: &Provenance) -> RunData {
+/// The run's product: the world's flows, their series and the queues of its rate-limited
+/// links as the report's data model, with the simulator's own account (`sim`) in `details`.
+/// The checks are left empty for [`crate::expect::evaluate`] to fill.
+pub fn run_data(w: &mut World, sim: &Summary, prov: &Provenance) -> RunData {
     let end = w.now;
+    // The sender's statistics at the end, or the last ones seen before it closed.
+    let stats: Vec<_> = (0..w.flows.len())
+        .map(|i| {
+            let f = &w.flows[i];
+            let (conn, ep, last) = (f.sender_conn, f.sender_ep, f.last_stats);
+            conn.and_then(|c| w.endpoints[ep].transport.stats(c))
+                .or(last)
+                .unwrap_or_default()
+        })
+        .collect();
+    let w = &*w;
+    let bottlenecks: Vec<_> = (0..w.flows.len()).map(|i| bottleneck(w, i)).collect();
     let flows = w
         .flows
         .iter()
-        .zip(&sum.flows)
-        .map(|(f, fs)| {
+        .zip(&stats)
+        .zip(&bottlenecks)
+        .map(|((f, st), bn)| {
             let spec = f.spec();
+            let start = f.started_at.unwrap_or(spec.start.0);
+            let secs = |t: u64| t.saturating_sub(start) as f64 / NS;
             let until = f
                 .completed_at
                 .or(spec.stop.map(|d| d.0.min(end)))
                 .unwrap_or(end);
+            let full = match (spec.transfer, spec.send_for) {
+                (Some(t), _) => f.bytes_recv == t.0,
+                (None, Some(_)) => f.bytes_recv == f.bytes_sent,
+                _ => true,
+            };
+            let failure = f.failed.as_ref().map(|(t, e)| (secs(*t), e.clone()));
             let samples = w
                 .metrics
                 .flows
@@ -107,29 +133,30 @@ pub fn run_data(w: &World, sum: &Summary, checks: &[CheckResult], prov: &Provena
                 active_from_s: f.connected_at.map(|t| t as f64 / NS),
                 active_until_s: until as f64 / NS,
                 totals: FlowTotals {
-                    connected: fs.connected,
-                    connect_time_s: fs.connect_time_s,
-                    completion_time_s: fs.completion_time_s,
-                    error: fs
-                        .failed
+                    connected: f.connected_at.is_some(),
+                    connect_time_s: f.connected_at.map(secs),
+                    completion_time_s: f.completed_at.map(secs),
+                    error: failure
                         .as_ref()
                         .map(|(t, e)| format!("connect failed after {t:.3} s: {e}"))
-                        .or(fs.broken.as_ref().map(|e| format!("broken: {e}"))),
-                    bytes_sent: fs.bytes_sent,
-                    bytes_received: fs.bytes_received,
-                    byte_exact: fs.byte_exact,
-                    corrupted: fs.corrupted,
-                    packets_sent: fs.packets_sent,
-                    retransmissions: fs.retransmissions,
-                    sender_losses: fs.sender_losses,
-                    receiver_losses: fs.receiver_losses,
-                    bottleneck_mbps: fs.bottleneck_mbps,
+                        .or(f.broken.as_ref().map(|(_, e)| format!("broken: {e}"))),
+                    bytes_sent: f.bytes_sent,
+                    bytes_received: f.bytes_recv,
+                    byte_exact: !f.corrupted && full,
+                    corrupted: f.corrupted,
+                    packets_sent: st.pkt_sent_total,
+                    retransmissions: st.pkt_retrans_total,
+                    sender_losses: st.pkt_snd_loss_total,
+                    receiver_losses: st.pkt_rcv_loss_total,
+                    bottleneck_mbps: bn.as_ref().map(|(b, _)| *b as f64 / 1e6),
+                    connect_failure: failure,
+                    final_rtt_ms: st.rtt_us / 1000.0,
                 },
                 samples,
             }
         })
         .collect();
-    let marked: Vec<String> = (0..w.flows.len()).flat_map(|i| bottlenecks(w, i)).collect();
+    let marked: Vec<&String> = bottlenecks.iter().flatten().flat_map(|b| &b.1).collect();
     let links = w
         .net
         .links
@@ -152,55 +179,52 @@ pub fn run_data(w: &World, sum: &Summary, checks: &[CheckResult], prov: &Provena
                 })
                 .collect();
             Some(LinkData {
-                bottleneck: marked.contains(&name),
+                bottleneck: marked.contains(&&name),
                 link: name,
                 rate_mbps: Some(rate as f64 / 1e6),
                 samples,
             })
         })
         .collect();
-    let messages: serde_json::Map<String, serde_json::Value> = sum
-        .flows
+    let messages: serde_json::Map<String, serde_json::Value> = sim
+        .messages
         .iter()
-        .filter_map(|f| {
-            Some((
-                f.name.clone(),
-                serde_json::to_value(f.messages.as_ref()?).ok()?,
-            ))
-        })
+        .filter_map(|(name, m)| Some((name.clone(), serde_json::to_value(m).ok()?)))
         .collect();
     RunData {
         meta: RunMeta {
-            scenario: sum.scenario.clone(),
-            seed: sum.seed,
+            scenario: w.scenario.name.clone(),
+            seed: w.seed,
             project_version: env!("CARGO_PKG_VERSION").into(),
             scenario_digest: prov.scenario_digest.clone(),
             command_line: prov.command_line.clone(),
             backend: "netsim".into(),
-            duration_s: sum.simulated_s,
+            duration_s: sim.simulated_s,
             interval_s: w.metrics.interval as f64 / NS,
         },
         flows,
         links,
-        checks: checks
-            .iter()
-            .map(|c| reports::Check {
-                what: c.what.clone(),
-                passed: c.passed,
-                observed: c.observed.clone(),
-            })
-            .collect(),
+        checks: vec![],
         details: serde_json::json!({
-            "simulated_s": sum.simulated_s,
-            "datagrams": sum.datagrams,
-            "events": sum.events,
+            "simulated_s": sim.simulated_s,
+            "datagrams": sim.datagrams,
+            "events": sim.events,
             "messages": messages,
-            "links": sum.links,
-            "nats": sum.nats,
-            "nodes": sum.nodes,
-            "fairness_phases": sum.fairness_phases,
+            "links": sim.links,
+            "nats": sim.nats,
+            "nodes": sim.nodes,
+            "fairness_phases": sim.fairness_phases,
         }),
     }
+}
+
+/// Everything a finished world produced: the run's data with the expectations judged, and
+/// the simulator's own account. Both drivers end a run with this.
+pub fn product(w: &mut World, s: &Scenario, prov: &Provenance) -> (RunData, Summary) {
+    let sim = summarise(w);
+    let mut data = run_data(w, &sim, prov);
+    data.checks = evaluate(s, &data, &sim);
+    (data, sim)
 }
 
 /// Writes metrics.json and the report (see the module documentation); captures are written
@@ -208,20 +232,21 @@ pub fn run_data(w: &World, sum: &Summary, checks: &[CheckResult], prov: &Provena
 pub fn write_results(
     dir: &Path,
     w: &World,
-    sum: &Summary,
-    checks: &[CheckResult],
-    prov: &Provenance,
+    data: &RunData,
     opts: reports::ReportOptions,
-) -> Result<reports::Written, String> {
+) -> Result<reports::Written, RunError> {
     let metrics = serde_json::json!({
         "interval_s": w.metrics.interval as f64 / 1e9,
         "flows": w.metrics.flows,
         "queues": w.metrics.queues,
     });
     let path = dir.join("metrics.json");
-    let text = serde_json::to_string(&metrics).map_err(|e| format!("{}: {e}", path.display()))?;
-    std::fs::write(&path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
-    reports::write_run(dir, &run_data(w, sum, checks, prov), opts).map_err(|e| e.to_string())
+    let text = serde_json::to_string(&metrics).map_err(|e| RunError::Write {
+        path: path.clone(),
+        source: e.into(),
+    })?;
+    std::fs::write(&path, text + "\n").map_err(|source| RunError::Write { path, source })?;
+    reports::write_run(dir, data, opts).map_err(RunError::Report)
 }
 
 /// (path relative to `dir`, MD5 hex) of every file under `dir`, sorted by path.

@@ -1,14 +1,58 @@
 //! Running one scenario end to end: build, run with an optional progress bar, write results,
 //! check expectations, print the summary table and the timing line.
 
-use crate::expect::{evaluate, CheckResult};
 use crate::host::UdtHost;
-use crate::output::{md5_hex, pcap_sinks, write_results, Provenance};
-use crate::scenario::Scenario;
-use crate::summary::{summarise, Summary};
+use crate::output::{md5_hex, pcap_sinks, product, write_results, Provenance};
+use crate::scenario::{Scenario, ScenarioError};
+use crate::summary::Summary;
 use crate::world::World;
+use reports::{RunData, RunSummary};
 use std::path::{Path, PathBuf};
 use std::time::Instant as WallClock;
+
+/// Why a run could not be carried out or its results not written.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The scenario file does not load.
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    /// The scenario file cannot be read (for its digest).
+    #[error("{}: cannot read: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The output folder cannot be created.
+    #[error("{}: cannot create output folder: {source}", path.display())]
+    OutputDir {
+        /// The folder.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The network, the endpoints or a capture file could not be set up.
+    #[error("{0}")]
+    Setup(String),
+    /// A capture could not be finished.
+    #[error("{0}")]
+    Capture(String),
+    /// metrics.json could not be written.
+    #[error("{}: cannot write results: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The report could not be written.
+    #[error("cannot write results: {0}")]
+    Report(#[from] reports::ReportError),
+    /// A run of a grid ended without a result (its thread panicked).
+    #[error("the run did not finish")]
+    Unfinished,
+}
 
 /// How to run.
 #[derive(Clone, Debug, Default)]
@@ -29,10 +73,12 @@ pub struct RunOptions {
 
 /// What a run produced.
 pub struct RunOutcome {
-    /// The summary.
-    pub summary: Summary,
-    /// Expectation results.
-    pub checks: Vec<CheckResult>,
+    /// The run's product: flows, series, queues, expectation results.
+    pub data: RunData,
+    /// Its summary, as summary.json holds it.
+    pub summary: RunSummary,
+    /// The simulator's own account: counters, messages, fairness phases.
+    pub sim: Summary,
     /// Where results went.
     pub dir: PathBuf,
     /// Wall time of the simulation, seconds.
@@ -45,22 +91,28 @@ pub struct RunOutcome {
 
 /// Runs `scenario` (already loaded) writing into its output folder. The report's scenario
 /// digest is the MD5 of the parsed scenario's debug form; [`run_file`] uses the file's bytes.
-pub fn run(s: &Scenario, opts: &RunOptions) -> Result<RunOutcome, String> {
+pub fn run(s: &Scenario, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     run_with_digest(s, opts, md5_hex(format!("{s:?}").as_bytes()))
 }
 
-fn run_with_digest(s: &Scenario, opts: &RunOptions, digest: String) -> Result<RunOutcome, String> {
+fn run_with_digest(
+    s: &Scenario,
+    opts: &RunOptions,
+    digest: String,
+) -> Result<RunOutcome, RunError> {
     let seed = opts.seed.unwrap_or(s.seed);
     let end = opts.duration.unwrap_or(s.duration.0);
     let dir = opts
         .out
         .clone()
         .unwrap_or_else(|| crate::output::default_dir(&s.name, seed));
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| format!("{}: cannot create output folder: {e}", dir.display()))?;
+    std::fs::create_dir_all(&dir).map_err(|source| RunError::OutputDir {
+        path: dir.clone(),
+        source,
+    })?;
     let mut w = {
         let mut sinks = pcap_sinks(&dir);
-        World::new(s, seed, end, &UdtHost::factory, &mut sinks)?
+        World::new(s, seed, end, &UdtHost::factory, &mut sinks).map_err(RunError::Setup)?
     };
     let wall = WallClock::now();
     let mut bar: Option<indicatif::ProgressBar> = None;
@@ -90,9 +142,7 @@ fn run_with_digest(s: &Scenario, opts: &RunOptions, digest: String) -> Result<Ru
         b.finish_and_clear();
     }
     let wall_s = wall.elapsed().as_secs_f64();
-    w.finish_captures()?;
-    let summary = summarise(&mut w);
-    let checks = evaluate(s, &summary);
+    w.finish_captures().map_err(RunError::Capture)?;
     let prov = Provenance {
         scenario_digest: digest,
         command_line: opts
@@ -100,14 +150,15 @@ fn run_with_digest(s: &Scenario, opts: &RunOptions, digest: String) -> Result<Ru
             .clone()
             .unwrap_or_else(|| "(not recorded)".into()),
     };
+    let (data, sim) = product(&mut w, s, &prov);
     let report = reports::ReportOptions {
         plots: !opts.no_plots,
     };
-    let written = write_results(&dir, &w, &summary, &checks, &prov, report)
-        .map_err(|e| format!("{}: cannot write results: {e}", dir.display()))?;
+    let written = write_results(&dir, &w, &data, report)?;
     Ok(RunOutcome {
-        summary,
-        checks,
+        data,
+        summary: written.summary,
+        sim,
         dir,
         wall_s,
         plot_s: written.plot_seconds,
@@ -116,11 +167,14 @@ fn run_with_digest(s: &Scenario, opts: &RunOptions, digest: String) -> Result<Ru
 }
 
 /// Loads and runs a scenario file.
-pub fn run_file(path: &Path, opts: &RunOptions) -> Result<RunOutcome, String> {
-    let s = Scenario::load(path).map_err(|e| e.to_string())?;
+pub fn run_file(path: &Path, opts: &RunOptions) -> Result<RunOutcome, RunError> {
+    let s = Scenario::load(path)?;
     let digest = std::fs::read(path)
         .map(|b| md5_hex(&b))
-        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        .map_err(|source| RunError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
     run_with_digest(&s, opts, digest)
 }
 
@@ -130,12 +184,12 @@ fn opt(v: Option<f64>, digits: usize) -> String {
 
 /// The summary table.
 pub fn table(o: &RunOutcome) -> String {
-    let s = &o.summary;
+    let (m, sim) = (&o.data.meta, &o.sim);
     let mut t = format!(
         "scenario {} (seed {}): {:.3} s simulated; results in {} (open {})\n",
-        s.scenario,
-        s.seed,
-        s.simulated_s,
+        m.scenario,
+        m.seed,
+        sim.simulated_s,
         o.dir.display(),
         o.dir.join("index.html").display()
     );
@@ -152,8 +206,9 @@ pub fn table(o: &RunOutcome) -> String {
         "rtt ms",
         "exact"
     );
-    for f in &s.flows {
-        let conn = match (&f.connect_time_s, &f.failed) {
+    for (f, fs) in o.data.flows.iter().zip(&o.summary.flows) {
+        let tot = &f.totals;
+        let conn = match (&tot.connect_time_s, &tot.connect_failure) {
             (Some(c), _) => format!("{c:.3}s"),
             (None, Some(_)) => "failed".into(),
             (None, None) => "no".into(),
@@ -162,32 +217,32 @@ pub fn table(o: &RunOutcome) -> String {
             "{:<26} {:>9} {:>10} {:>12} {:>6.2} Mb/s {:>10} {:>7} {:>9} {:>8.1} {:>8}\n",
             f.name,
             conn,
-            f.completion_time_s
+            tot.completion_time_s
                 .map_or("-".into(), |c| format!("{c:.3}s")),
-            f.bytes_received,
-            f.mean_goodput_mbps,
-            opt(f.bottleneck_mbps, 0),
-            opt(f.utilisation.map(|u| u * 100.0), 1),
-            f.retransmissions,
-            f.rtt_ms,
-            match (f.byte_exact, f.corrupted) {
+            tot.bytes_received,
+            fs.goodput_mbps.mean.unwrap_or(0.0),
+            opt(tot.bottleneck_mbps, 0),
+            opt(fs.utilisation.map(|u| u * 100.0), 1),
+            tot.retransmissions,
+            tot.final_rtt_ms,
+            match (tot.byte_exact, tot.corrupted) {
                 (true, _) => "yes",
                 (false, true) => "NO",
                 // Intact so far, but not all of it arrived by the end of the run.
                 (false, false) => "partial",
             },
         );
-        if let Some(m) = &f.messages {
+        if let Some(m) = sim.messages_of(&f.name) {
             t += &format!(
                 "{:<26} messages: {} sent, {} delivered, {} out of order, latency mean {:.2} ms max {:.2} ms\n",
                 "", m.sent, m.received, m.out_of_order, m.mean_latency_ms, m.max_latency_ms
             );
         }
     }
-    if let Some(j) = s.jain_fairness {
+    if let Some(j) = o.summary.jain_fairness {
         t += &format!("Jain's fairness index: {j:.4}\n");
     }
-    for p in &s.fairness_phases {
+    for p in &sim.fairness_phases {
         if let Some(j) = p.jain {
             t += &format!(
                 "  {:>7.1}-{:<7.1} s  {} flows, Jain {j:.4} (settled half)\n",
@@ -197,7 +252,7 @@ pub fn table(o: &RunOutcome) -> String {
             );
         }
     }
-    for c in &o.checks {
+    for c in &o.data.checks {
         t += &format!(
             "  [{}] {} (observed: {})\n",
             if c.passed { "ok" } else { "FAIL" },
@@ -211,7 +266,7 @@ pub fn table(o: &RunOutcome) -> String {
 /// The timing line: simulated time, wall time, speed-up, simulated packets per CPU second,
 /// and the time spent drawing plots.
 pub fn timing(o: &RunOutcome) -> String {
-    let s = &o.summary;
+    let s = &o.sim;
     let wall = o.wall_s.max(1e-9);
     format!(
         "timing: {:.3} s simulated in {:.3} s wall: {:.1}x real time, {:.0} packets/CPU-s ({} datagrams, {} events); plots drawn in {:.3} s",

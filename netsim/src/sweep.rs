@@ -12,13 +12,101 @@
 //!
 //! The syntax is documented in `netsim/SCENARIOS.md`.
 
-use crate::run::{run, RunOptions, RunOutcome};
+use crate::run::{run, RunError, RunOptions, RunOutcome};
 use crate::scenario::grid::{axes, expand, is_grid, GridRun, Params};
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, ScenarioError};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+
+/// Why a grid could not be run, reported or merged.
+#[derive(Debug, thiserror::Error)]
+pub enum GridError {
+    /// The scenario file does not load.
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    /// The grid's folder cannot be created.
+    #[error("{}: cannot create output folder: {source}", path.display())]
+    OutputDir {
+        /// The folder.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// One run of the grid failed.
+    #[error("run {label}: {source}")]
+    Run {
+        /// The run's label.
+        label: String,
+        /// Why.
+        source: RunError,
+    },
+    /// A file or folder could not be read, written or created.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// grid.json could not be read or written as JSON.
+    #[error("{}: {source}", path.display())]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: serde_json::Error,
+    },
+    /// A run folder or the comparison report could not be read or written.
+    #[error(transparent)]
+    Report(#[from] reports::ReportError),
+    /// A run folder could not be copied into the merged folder.
+    #[error("copying {}: {source}", from.display())]
+    Copy {
+        /// The run folder.
+        from: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// `merge` was given no folder.
+    #[error("nothing to merge")]
+    NothingToMerge,
+    /// The folders to merge are not slices of one grid.
+    #[error("{}: another grid ({theirs}) than {} ({ours})", dir.display(), first.display())]
+    OtherGrid {
+        /// The folder that differs.
+        dir: PathBuf,
+        /// What it holds: scenario, runs, digest.
+        theirs: String,
+        /// The first folder.
+        first: PathBuf,
+        /// What the first holds.
+        ours: String,
+    },
+    /// Two folders hold the same run.
+    #[error("run {index} ({label}) is in both {} and {}", a.display(), b.display())]
+    Overlap {
+        /// The run's grid index.
+        index: usize,
+        /// Its label.
+        label: String,
+        /// One folder.
+        a: PathBuf,
+        /// The other.
+        b: PathBuf,
+    },
+    /// Runs are missing and `partial` was not given.
+    #[error("{present} of {total} runs present; missing run indices {missing} (--partial merges anyway)")]
+    Missing {
+        /// Runs present.
+        present: usize,
+        /// Runs in the grid.
+        total: usize,
+        /// The missing indices, comma separated.
+        missing: String,
+    },
+}
 
 /// Parses `I/N` (1 ≤ I ≤ N).
 pub fn parse_shard(s: &str) -> Result<(usize, usize), String> {
@@ -90,7 +178,7 @@ pub struct GridOutcome {
     /// The folder.
     pub dir: PathBuf,
     /// (label, outcome) per run executed, in grid order.
-    pub runs: Vec<(String, Result<RunOutcome, String>)>,
+    pub runs: Vec<(String, Result<RunOutcome, RunError>)>,
     /// Files of the top-level report.
     pub report_files: Vec<PathBuf>,
 }
@@ -126,20 +214,22 @@ pub fn canonical_command_line(c: &str) -> String {
 }
 
 /// Runs a comparison or sweep (or this shard of it) and writes the top-level report.
-pub fn run_grid(s: &Scenario, opts: &GridOptions) -> Result<GridOutcome, String> {
+pub fn run_grid(s: &Scenario, opts: &GridOptions) -> Result<GridOutcome, GridError> {
     let all = expand(s, opts.base.seed);
     let dir = opts
         .base
         .out
         .clone()
         .unwrap_or_else(|| default_dir(&s.name, opts.shard));
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| format!("{}: cannot create output folder: {e}", dir.display()))?;
+    std::fs::create_dir_all(&dir).map_err(|source| GridError::OutputDir {
+        path: dir.clone(),
+        source,
+    })?;
     let mine: Vec<&GridRun> = all
         .iter()
         .filter(|r| opts.shard.is_none_or(|(i, n)| shard_of(r.index, n) == i))
         .collect();
-    let slots: Vec<Mutex<Option<Result<RunOutcome, String>>>> =
+    let slots: Vec<Mutex<Option<Result<RunOutcome, RunError>>>> =
         mine.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
@@ -172,7 +262,11 @@ pub fn run_grid(s: &Scenario, opts: &GridOptions) -> Result<GridOutcome, String>
                             o.summary
                                 .flows
                                 .iter()
-                                .map(|f| format!("{} {:.2} Mbit/s", f.name, f.mean_goodput_mbps))
+                                .map(|f| format!(
+                                    "{} {:.2} Mbit/s",
+                                    f.name,
+                                    f.goodput_mbps.mean.unwrap_or(0.0)
+                                ))
                                 .collect::<Vec<_>>()
                                 .join(", "),
                             o.wall_s
@@ -186,7 +280,7 @@ pub fn run_grid(s: &Scenario, opts: &GridOptions) -> Result<GridOutcome, String>
             });
         }
     });
-    let runs: Vec<(String, Result<RunOutcome, String>)> = mine
+    let mut runs: Vec<(String, Result<RunOutcome, RunError>)> = mine
         .iter()
         .zip(slots)
         .map(|(r, slot)| {
@@ -194,12 +288,15 @@ pub fn run_grid(s: &Scenario, opts: &GridOptions) -> Result<GridOutcome, String>
                 .into_inner()
                 .ok()
                 .flatten()
-                .unwrap_or_else(|| Err("the run did not finish".into()));
+                .unwrap_or(Err(RunError::Unfinished));
             (r.label.clone(), res)
         })
         .collect();
-    if let Some((l, Err(e))) = runs.iter().find(|r| r.1.is_err()) {
-        return Err(format!("run {l}: {e}"));
+    if let Some(k) = runs.iter().position(|r| r.1.is_err()) {
+        let (label, res) = runs.swap_remove(k);
+        if let Err(source) = res {
+            return Err(GridError::Run { label, source });
+        }
     }
     let manifest = Manifest {
         scenario: s.name.clone(),
@@ -224,23 +321,31 @@ pub fn run_grid(s: &Scenario, opts: &GridOptions) -> Result<GridOutcome, String>
     })
 }
 
-fn read_manifest(dir: &Path) -> Result<Manifest, String> {
-    let p = dir.join("grid.json");
-    let text = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))
+fn read_manifest(dir: &Path) -> Result<Manifest, GridError> {
+    let path = dir.join("grid.json");
+    let text = std::fs::read_to_string(&path).map_err(|source| GridError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| GridError::Json { path, source })
 }
 
 /// Writes `grid.json` and the comparison report of the runs in `dir`.
-pub fn write_report(dir: &Path, m: &Manifest, plots: bool) -> Result<Vec<PathBuf>, String> {
+pub fn write_report(dir: &Path, m: &Manifest, plots: bool) -> Result<Vec<PathBuf>, GridError> {
     let p = dir.join("grid.json");
-    let text = serde_json::to_string_pretty(m).map_err(|e| e.to_string())? + "\n";
-    std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))?;
+    let text = serde_json::to_string_pretty(m).map_err(|source| GridError::Json {
+        path: p.clone(),
+        source,
+    })? + "\n";
+    std::fs::write(&p, text).map_err(|source| GridError::Io {
+        path: p.clone(),
+        source,
+    })?;
     let runs = m
         .runs
         .iter()
         .map(|r| {
-            let loaded =
-                reports::compare::load_run(&dir.join(&r.label)).map_err(|e| e.to_string())?;
+            let loaded = reports::compare::load_run(&dir.join(&r.label))?;
             let pr = &r.params;
             let mut params = vec![];
             for (k, v) in [
@@ -276,7 +381,7 @@ pub fn write_report(dir: &Path, m: &Manifest, plots: bool) -> Result<Vec<PathBuf
                 run: loaded,
             })
         })
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect::<Result<Vec<_>, GridError>>()?;
     let title = match &m.shard {
         None => format!("{}: {} runs", m.scenario, m.total_runs),
         Some((i, n)) => format!(
@@ -287,44 +392,47 @@ pub fn write_report(dir: &Path, m: &Manifest, plots: bool) -> Result<Vec<PathBuf
         ),
     };
     let mut files = vec![p];
-    files.extend(reports::grid::write_grid(&runs, dir, &title, plots).map_err(|e| e.to_string())?);
+    files.extend(reports::grid::write_grid(&runs, dir, &title, plots)?);
     Ok(files)
 }
 
 /// Joins shard folders (or any grid folders of the same scenario) into `out`: copies each
 /// run folder into `out/<label>/` and writes the report an unsharded run would have written.
 /// Fails when the folders belong to different grids, overlap, or (unless `partial`) miss runs.
-pub fn merge(dirs: &[PathBuf], out: &Path, plots: bool, partial: bool) -> Result<Manifest, String> {
+pub fn merge(
+    dirs: &[PathBuf],
+    out: &Path,
+    plots: bool,
+    partial: bool,
+) -> Result<Manifest, GridError> {
     let mut manifests = vec![];
     for d in dirs {
         manifests.push((d, read_manifest(d)?));
     }
     let Some((_, first)) = manifests.first() else {
-        return Err("nothing to merge".into());
+        return Err(GridError::NothingToMerge);
     };
     let mut runs: Vec<(ManifestRun, &PathBuf)> = vec![];
     for (d, m) in &manifests {
         if m.scenario_digest != first.scenario_digest || m.total_runs != first.total_runs {
-            return Err(format!(
-                "{}: another grid ({} of {} runs, digest {}) than {} ({}, digest {})",
-                d.display(),
-                m.scenario,
-                m.total_runs,
-                m.scenario_digest,
-                dirs[0].display(),
-                first.scenario,
-                first.scenario_digest
-            ));
+            return Err(GridError::OtherGrid {
+                dir: d.to_path_buf(),
+                theirs: format!(
+                    "{} of {} runs, digest {}",
+                    m.scenario, m.total_runs, m.scenario_digest
+                ),
+                first: dirs[0].clone(),
+                ours: format!("{}, digest {}", first.scenario, first.scenario_digest),
+            });
         }
         for r in &m.runs {
             if let Some((_, other)) = runs.iter().find(|x| x.0.index == r.index) {
-                return Err(format!(
-                    "run {} ({}) is in both {} and {}",
-                    r.index,
-                    r.label,
-                    other.display(),
-                    d.display()
-                ));
+                return Err(GridError::Overlap {
+                    index: r.index,
+                    label: r.label.clone(),
+                    a: other.to_path_buf(),
+                    b: d.to_path_buf(),
+                });
             }
             runs.push((r.clone(), d));
         }
@@ -335,14 +443,16 @@ pub fn merge(dirs: &[PathBuf], out: &Path, plots: bool, partial: bool) -> Result
             .filter(|i| !runs.iter().any(|r| r.0.index == *i))
             .map(|i| i.to_string())
             .collect();
-        return Err(format!(
-            "{} of {} runs present; missing run indices {} (--partial merges anyway)",
-            runs.len(),
-            first.total_runs,
-            missing.join(", ")
-        ));
+        return Err(GridError::Missing {
+            present: runs.len(),
+            total: first.total_runs,
+            missing: missing.join(", "),
+        });
     }
-    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    std::fs::create_dir_all(out).map_err(|source| GridError::Io {
+        path: out.to_path_buf(),
+        source,
+    })?;
     for (r, d) in &runs {
         let from = d.join(&r.label);
         let to = out.join(&r.label);
@@ -352,7 +462,10 @@ pub fn merge(dirs: &[PathBuf], out: &Path, plots: bool, partial: bool) -> Result
         };
         if !same {
             let _ = std::fs::remove_dir_all(&to);
-            copy_dir(&from, &to).map_err(|e| format!("copying {}: {e}", from.display()))?;
+            copy_dir(&from, &to).map_err(|source| GridError::Copy {
+                from: from.clone(),
+                source,
+            })?;
         }
     }
     let all = runs.len() == first.total_runs;
@@ -407,8 +520,8 @@ pub fn run_grid_file(
     jobs: usize,
     shard: Option<(usize, usize)>,
     check: bool,
-) -> Result<(usize, usize), String> {
-    let s = Scenario::load(path).map_err(|e| e.to_string())?;
+) -> Result<(usize, usize), GridError> {
+    let s = Scenario::load(path)?;
     let wall = std::time::Instant::now();
     let o = run_grid(
         &s,
@@ -423,7 +536,7 @@ pub fn run_grid_file(
     let mut total = 0;
     for (label, r) in &o.runs {
         let Ok(r) = r else { continue };
-        for c in &r.checks {
+        for c in &r.data.checks {
             total += 1;
             if c.passed {
                 held += 1;

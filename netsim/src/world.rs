@@ -3,14 +3,13 @@
 
 use crate::app::{FlowState, Side};
 use crate::metrics::{Metrics, QueueSample};
-use crate::net::{dir_params, loss_model, CapturePoint, Net, NodeKind};
+use crate::net::{loss_model, CapturePoint, Net, NodeKind};
 use crate::packet::Packet;
 use crate::rng::seed_for;
 use crate::scenario::{validate_split as split, CaptureSpec, Direction, Scenario};
 use crate::sim::{Ev, EventQueue};
 use crate::timing::HostTiming;
 use crate::transport::{Conn, ConnEvent, ConnOptions, Transport, TransportFactory};
-use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 /// One bound endpoint.
@@ -413,7 +412,6 @@ impl World {
             }
             self.net.set_link(&mut self.queue, self.now, link, d, p);
         }
-        let _ = dir_params; // parameters start from the scenario's; changes apply on top
     }
 
     fn deliver_local(&mut self, local: &mut Vec<(usize, Packet)>) {
@@ -605,18 +603,5 @@ impl World {
             }
         }
         Ok(())
-    }
-
-    /// Per-endpoint ports in use, for reports.
-    pub fn endpoint_addrs(&self) -> BTreeMap<String, String> {
-        self.endpoints
-            .iter()
-            .map(|e| {
-                (
-                    format!("{}:{}", self.net.nodes[e.node].name, e.addr.port()),
-                    e.addr.to_string(),
-                )
-            })
-            .collect()
     }
 }

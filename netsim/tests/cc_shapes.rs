@@ -31,7 +31,12 @@ fn measure(yaml: &str, cc: &str) -> Vec<(f64, f64)> {
     o.summary
         .flows
         .iter()
-        .map(|f| (f.mean_goodput_mbps, f.utilisation.unwrap_or(0.0)))
+        .map(|f| {
+            (
+                f.goodput_mbps.mean.unwrap_or(0.0),
+                f.utilisation.unwrap_or(0.0),
+            )
+        })
         .collect()
 }
 

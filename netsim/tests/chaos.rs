@@ -335,7 +335,15 @@ fn ttl_delivery(log: &Log, p: &Params, ttl_ms: u64) -> Option<(f64, usize)> {
 }
 
 /// What one world did: the summary's flow and the message log.
-fn simulate(seed: u64, text: &str) -> Result<(netsim::summary::FlowSummary, Log), String> {
+/// What one world's run left: the flow's summary, its message results (if a message
+/// workload) and the recording's log.
+type Outcome = (
+    reports::summary::FlowSummary,
+    Option<netsim::summary::MessageSummary>,
+    Log,
+);
+
+fn simulate(seed: u64, text: &str) -> Result<Outcome, String> {
     let s =
         Scenario::parse(&format!("chaos{seed}.yaml"), text).map_err(|e| format!("{e}\n{text}"))?;
     let log = Rc::new(RefCell::new(Log::default()));
@@ -355,20 +363,27 @@ fn simulate(seed: u64, text: &str) -> Result<(netsim::summary::FlowSummary, Log)
     let mut w = World::new(&s, s.seed, s.duration.0, &factory, &mut no_captures)
         .map_err(|e| format!("build failed: {e}\n{text}"))?;
     while w.run_until(w.end) {}
-    let summary = summarise(&mut w);
+    let sim = summarise(&w);
+    let prov = netsim::output::Provenance {
+        scenario_digest: String::new(),
+        command_line: String::new(),
+    };
+    let data = netsim::output::run_data(&mut w, &sim, &prov);
+    let summary = reports::summary::summarise(&data);
     let flow = summary.flows.into_iter().next().expect("one flow");
+    let messages = sim.messages_of(&flow.name).cloned();
     let log = std::mem::take(&mut *log.borrow_mut());
-    Ok((flow, log))
+    Ok((flow, messages, log))
 }
 
 fn check(seed: u64) -> Result<(), String> {
     let (text, p) = world(seed);
-    let (f, log) = simulate(seed, &text)?;
+    let (f, messages, log) = simulate(seed, &text)?;
     let fail = |why: String| Err(format!("{why}\n{text}"));
     if !f.connected {
-        return fail(format!("never connected: {:?}", f.failed));
+        return fail(format!("never connected: {:?}", f.error));
     }
-    let finished_s = match &f.messages {
+    let finished_s = match &messages {
         None => {
             if !f.byte_exact || f.completion_time_s.is_none() {
                 return fail(format!(

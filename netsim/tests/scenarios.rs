@@ -31,7 +31,7 @@ fn shipped_scenarios_that_the_core_passes_hold() {
     for name in ["cs_handshake", "rendezvous", "rendezvous_nat"] {
         let out = tmp(name);
         let o = run_file(&root().join(format!("scenarios/{name}.yaml")), &opts(&out)).unwrap();
-        for c in &o.checks {
+        for c in &o.data.checks {
             assert!(c.passed, "{name}: {} (observed {})", c.what, c.observed);
         }
         let _ = std::fs::remove_dir_all(&out);
@@ -119,7 +119,7 @@ fn adding_a_link_and_flow_does_not_change_another_links_losses() {
     let o1 = run(&one, &opts(&x)).unwrap();
     let o2 = run(&two, &opts(&y)).unwrap();
     let ab = |o: &netsim::run::RunOutcome| {
-        o.summary
+        o.sim
             .links
             .iter()
             .find(|l| l.link == "ab>")

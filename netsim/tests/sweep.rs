@@ -85,12 +85,14 @@ fn parallel_sequential_and_merged_shards_write_identical_bytes() {
     // A missing shard is an error unless partial.
     assert!(merge(&[s1.clone(), s2.clone()], &merged, false, false)
         .unwrap_err()
+        .to_string()
         .contains("missing run indices 2, 5"));
     let s3 = tmp("s3");
     grid(&s3, 1, Some((3, 3)), false);
     // Overlapping folders are an error.
     assert!(merge(&[s1.clone(), s1.clone()], &tmp("dup"), false, true)
         .unwrap_err()
+        .to_string()
         .contains("in both"));
     let _ = std::fs::remove_dir_all(&merged);
     let m = merge(&[s3.clone(), s1.clone(), s2.clone()], &merged, false, false).unwrap();

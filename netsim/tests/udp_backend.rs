@@ -72,9 +72,13 @@ fn lossy_transfer_arrives_byte_exact_with_reports_and_a_udt_capture() {
     // The handshake crosses the 20 ms link four times.
     let c = f.connect_time_s.expect("connected");
     assert!((0.04..1.0).contains(&c), "connected after {c} s");
-    assert!(o.checks.iter().all(|c| c.passed), "{:?}", o.checks);
+    assert!(
+        o.data.checks.iter().all(|c| c.passed),
+        "{:?}",
+        o.data.checks
+    );
     // The link model decided losses in both directions' share of packets.
-    let fwd = &o.summary.links[0].counters;
+    let fwd = &o.sim.links[0].counters;
     assert!(fwd.dropped_loss > 0 && fwd.delivered > 2000, "{fwd:?}");
     assert!(f.retransmissions > 0);
 
@@ -159,12 +163,12 @@ fn the_link_rate_caps_throughput() {
     // Loopback alone carries hundreds of Mbit/s; the relay's 20 Mbit/s link holds the flow
     // below its rate (UDT's native control gets about half of it here, as in the simulator).
     assert!(
-        (2.0..=20.5).contains(&f.mean_goodput_mbps),
+        (2.0..=20.5).contains(&f.goodput_mbps.mean.unwrap_or(0.0)),
         "goodput {} Mbit/s",
-        f.mean_goodput_mbps
+        f.goodput_mbps.mean.unwrap_or(0.0)
     );
-    let fwd = &o.summary.links[0].counters;
-    let carried_mbps = fwd.delivered_bytes as f64 * 8.0 / 1e6 / o.summary.simulated_s;
+    let fwd = &o.sim.links[0].counters;
+    let carried_mbps = fwd.delivered_bytes as f64 * 8.0 / 1e6 / o.sim.simulated_s;
     assert!(
         carried_mbps <= 20.5,
         "the link carried {carried_mbps} Mbit/s"
@@ -186,9 +190,14 @@ fn rendezvous_through_a_router_completes() {
     let o = run(&yaml, &out, false);
     let f = &o.summary.flows[0];
     assert!(f.byte_exact, "{f:?}");
-    assert!(o.checks.iter().all(|c| c.passed), "{:?}", o.checks);
+    assert!(
+        o.data.checks.iter().all(|c| c.passed),
+        "{:?}",
+        o.data.checks
+    );
     // Two 10 ms links each way: the path's delay is the sum along the route.
-    assert!(f.rtt_ms >= 39.0, "rtt {} ms", f.rtt_ms);
+    let rtt = o.data.flows[0].totals.final_rtt_ms;
+    assert!(rtt >= 39.0, "rtt {rtt} ms");
 }
 
 #[test]

@@ -1,8 +1,10 @@
 //! reports: the plots and summaries of testbed runs.
 //!
-//! A backend (the `netsim` simulator today, a real-UDP driver later) converts what it recorded
-//! into a [`RunData`]; [`write_run`] then computes the statistics (percentiles, Jain's index,
-//! coefficient of variation) and writes into the run's folder:
+//! A backend (the `netsim` simulator, or netsim's real-UDP driver) converts what it recorded
+//! into a [`RunData`], the one product of a run; [`summarise`] computes the statistics
+//! (goodput over the active window, utilisation, percentiles, Jain's index, coefficient of
+//! variation) that summary.json shows and expectations judge, and [`write_run`] writes into
+//! the run's folder:
 //!
 //! | file | what |
 //! | --- | --- |

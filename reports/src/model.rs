@@ -86,6 +86,12 @@ pub struct FlowTotals {
     pub receiver_losses: u64,
     /// Slowest link rate on the data path, Mbit/s.
     pub bottleneck_mbps: Option<f64>,
+    /// When the connect failed (seconds from the flow's start) and why, if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_failure: Option<(f64, String)>,
+    /// The sender's smoothed RTT at the end, ms (0 when it never measured one).
+    #[serde(default)]
+    pub final_rtt_ms: f64,
 }
 
 /// One flow: its active window, its totals and its series.

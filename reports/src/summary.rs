@@ -132,6 +132,19 @@ pub fn active_samples(f: &FlowData, interval_s: f64) -> impl Iterator<Item = &Fl
     })
 }
 
+/// A flow's mean goodput, Mbit/s: bytes received ×8 over its active window (connected to
+/// completed, stopped or the end of the run); `None` for a flow that never connected.
+pub fn mean_goodput_mbps(f: &FlowData) -> Option<f64> {
+    f.active_from_s.map(|from| {
+        let secs = f.active_until_s - from;
+        if secs > 0.0 {
+            f.totals.bytes_received as f64 * 8.0 / secs / 1e6
+        } else {
+            0.0
+        }
+    })
+}
+
 fn ratio(n: u64, d: u64) -> Option<f64> {
     (d > 0).then(|| round6(n as f64 / d as f64))
 }
@@ -142,14 +155,7 @@ pub fn summarise_flow(f: &FlowData, interval_s: f64) -> FlowSummary {
     let goodputs: Vec<f64> = act.iter().map(|p| p.goodput_mbps).collect();
     let rtts: Vec<f64> = act.iter().map(|p| p.rtt_ms).collect();
     let t = &f.totals;
-    let mean_goodput = f.active_from_s.map(|from| {
-        let secs = f.active_until_s - from;
-        if secs > 0.0 {
-            t.bytes_received as f64 * 8.0 / secs / 1e6
-        } else {
-            0.0
-        }
-    });
+    let mean_goodput = mean_goodput_mbps(f);
     FlowSummary {
         name: f.name.clone(),
         cc: f.cc.clone(),

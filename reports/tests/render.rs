@@ -74,6 +74,7 @@ fn synthetic(seed: u64, scale: f64) -> RunData {
                 sender_losses: 800,
                 receiver_losses: 300,
                 bottleneck_mbps: Some(100.0),
+                ..Default::default()
             },
             samples,
         }

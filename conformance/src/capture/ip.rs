@@ -2,12 +2,22 @@
 //! writer emits, with the Internet checksum (RFC 1071) and the UDP pseudo-header
 //! (RFC 768 for IPv4, RFC 8200 §8.1 for IPv6).
 //!
-//! Parsing reads every length from the headers themselves (IHL, total length, payload
-//! length, extension-header lengths, UDP length); nothing assumes a fixed offset.
-//! A frame may be cut short by the capture's snaplen: the parsers then return the bytes
-//! that are there together with the lengths the headers declare.
+//! The headers, their checks and the checksums are etherparse's; this module adds the
+//! rules of a capture reader on top and keeps the errors users see ([`IpError`]). Parsing
+//! reads every length from the headers themselves (IHL, total length, payload length,
+//! extension-header lengths, UDP length); nothing assumes a fixed offset. A frame may be
+//! cut short by the capture's snaplen: the parsers then return the bytes that are there
+//! together with the lengths the headers declare (etherparse's strict slices would refuse
+//! such a packet, and its lax ones do not say what the headers declared).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use etherparse::checksum::Sum16BitWords;
+use etherparse::err::{ipv4, ipv6, LenError};
+use etherparse::{
+    IpNumber, Ipv4Header, Ipv4HeaderSlice, Ipv6FlowLabel, Ipv6Header, Ipv6HeaderSlice, UdpHeader,
+    UdpHeaderSlice,
+};
 
 /// IP protocol number of UDP.
 pub const PROTO_UDP: u8 = 17;
@@ -131,27 +141,37 @@ pub fn parse_ip(bytes: &[u8]) -> Result<IpView<'_>, IpError> {
     }
 }
 
+/// Where a header that does not fit the captured bytes starts and what it needs.
+fn truncated(layer: &'static str, offset: usize, e: LenError) -> IpError {
+    IpError::Truncated {
+        layer,
+        offset,
+        needed: e.required_len,
+        available: e.len,
+    }
+}
+
 /// Parses an IPv4 header (with options) and bounds the payload by the total length.
 pub fn parse_ipv4(bytes: &[u8]) -> Result<IpView<'_>, IpError> {
-    need("IPv4", bytes, 0, IPV4_HEADER_LEN)?;
-    let version = bytes[0] >> 4;
-    if version != 4 {
-        return Err(IpError::Version {
-            found: version,
+    let h = Ipv4HeaderSlice::from_slice(bytes).map_err(|e| match e {
+        ipv4::HeaderSliceError::Len(e) => truncated("IPv4", 0, e),
+        ipv4::HeaderSliceError::Content(ipv4::HeaderError::UnexpectedVersion {
+            version_number,
+        }) => IpError::Version {
+            found: version_number,
             expected: "4",
-        });
-    }
-    let header_len = usize::from(bytes[0] & 0x0F) * 4;
-    if header_len < IPV4_HEADER_LEN {
-        return Err(IpError::BadLength {
+        },
+        ipv4::HeaderSliceError::Content(ipv4::HeaderError::HeaderLengthSmallerThanHeader {
+            ihl,
+        }) => IpError::BadLength {
             layer: "IPv4",
             field: "header length (IHL×4)",
-            value: header_len,
+            value: usize::from(ihl) * 4,
             reason: "below the minimum of 20",
-        });
-    }
-    need("IPv4", bytes, 0, header_len)?;
-    let total_len = usize::from(be16(bytes, 2));
+        },
+    })?;
+    let header_len = h.slice().len();
+    let total_len = usize::from(h.total_len());
     if total_len < header_len {
         return Err(IpError::BadLength {
             layer: "IPv4",
@@ -160,48 +180,43 @@ pub fn parse_ipv4(bytes: &[u8]) -> Result<IpView<'_>, IpError> {
             reason: "shorter than its own header",
         });
     }
-    let flags_frag = be16(bytes, 6);
-    let more_fragments = flags_frag & 0x2000 != 0;
-    let frag_offset = usize::from(flags_frag & 0x1FFF) * 8;
+    let frag_offset = usize::from(h.fragments_offset().value()) * 8;
     if frag_offset != 0 {
         return Err(IpError::LaterFragment {
             offset: frag_offset,
         });
     }
-    let src = Ipv4Addr::new(bytes[12], bytes[13], bytes[14], bytes[15]);
-    let dst = Ipv4Addr::new(bytes[16], bytes[17], bytes[18], bytes[19]);
     // Ethernet pads short frames: the total length, not the frame, ends the packet.
     let end = total_len.min(bytes.len());
     Ok(IpView {
-        src: IpAddr::V4(src),
-        dst: IpAddr::V4(dst),
-        protocol: bytes[9],
+        src: IpAddr::V4(h.source_addr()),
+        dst: IpAddr::V4(h.destination_addr()),
+        protocol: h.protocol().0,
         payload: &bytes[header_len..end],
         declared_len: total_len - header_len,
-        first_fragment: more_fragments,
+        first_fragment: h.more_fragments(),
     })
 }
 
 /// Parses an IPv6 header and walks the extension-header chain (hop-by-hop, routing,
 /// fragment, destination options, authentication) to the transport header.
 pub fn parse_ipv6(bytes: &[u8]) -> Result<IpView<'_>, IpError> {
-    need("IPv6", bytes, 0, IPV6_HEADER_LEN)?;
-    let version = bytes[0] >> 4;
-    if version != 6 {
-        return Err(IpError::Version {
-            found: version,
+    let h = Ipv6HeaderSlice::from_slice(bytes).map_err(|e| match e {
+        ipv6::HeaderSliceError::Len(e) => truncated("IPv6", 0, e),
+        ipv6::HeaderSliceError::Content(ipv6::HeaderError::UnexpectedVersion {
+            version_number,
+        }) => IpError::Version {
+            found: version_number,
             expected: "6",
-        });
-    }
-    let payload_len = usize::from(be16(bytes, 4));
-    let mut next = bytes[6];
-    let mut src = [0u8; 16];
-    src.copy_from_slice(&bytes[8..24]);
-    let mut dst = [0u8; 16];
-    dst.copy_from_slice(&bytes[24..40]);
+        },
+    })?;
+    let payload_len = usize::from(h.payload_length());
+    let mut next = h.next_header().0;
     let end = (IPV6_HEADER_LEN + payload_len).min(bytes.len());
     let mut at = IPV6_HEADER_LEN;
     let mut first_fragment = false;
+    // The chain is walked here rather than by etherparse's extension slices so that a
+    // chain cut short by the snaplen is named by the bytes it needs from where it starts.
     // Each extension header is at least 8 bytes, so the walk ends; the cap guards
     // against pathological chains anyway.
     for _ in 0..16 {
@@ -240,8 +255,8 @@ pub fn parse_ipv6(bytes: &[u8]) -> Result<IpView<'_>, IpError> {
                 reason: "shorter than its extension headers",
             })?;
     Ok(IpView {
-        src: IpAddr::V6(Ipv6Addr::from(src)),
-        dst: IpAddr::V6(Ipv6Addr::from(dst)),
+        src: IpAddr::V6(h.source_addr()),
+        dst: IpAddr::V6(h.destination_addr()),
         protocol: next,
         payload: &bytes[at.min(end)..end],
         declared_len,
@@ -255,8 +270,8 @@ pub fn parse_udp<'a>(ip: &IpView<'a>) -> Result<UdpView<'a>, IpError> {
         return Err(IpError::NotUdp(ip.protocol));
     }
     let bytes = ip.payload;
-    need("UDP", bytes, 0, UDP_HEADER_LEN)?;
-    let length = be16(bytes, 4);
+    let h = UdpHeaderSlice::from_slice(bytes).map_err(|e| truncated("UDP", 0, e))?;
+    let length = h.length();
     let len = usize::from(length);
     if len < UDP_HEADER_LEN {
         return Err(IpError::BadLength {
@@ -276,85 +291,60 @@ pub fn parse_udp<'a>(ip: &IpView<'a>) -> Result<UdpView<'a>, IpError> {
     }
     let end = len.min(bytes.len());
     Ok(UdpView {
-        src_port: be16(bytes, 0),
-        dst_port: be16(bytes, 2),
+        src_port: h.source_port(),
+        dst_port: h.destination_port(),
         length,
-        checksum: be16(bytes, 6),
+        checksum: h.checksum(),
         payload: &bytes[UDP_HEADER_LEN..end],
     })
-}
-
-/// One's-complement sum of 16-bit big-endian words over several slices taken as one
-/// byte stream (an odd trailing byte is padded with zero), folded to 16 bits.
-fn ones_sum(parts: &[&[u8]]) -> u16 {
-    let mut sum: u64 = 0;
-    let mut pending: Option<u8> = None;
-    for part in parts {
-        for &b in *part {
-            match pending.take() {
-                Some(hi) => sum += u64::from(u16::from_be_bytes([hi, b])),
-                None => pending = Some(b),
-            }
-        }
-    }
-    if let Some(hi) = pending {
-        sum += u64::from(u16::from_be_bytes([hi, 0]));
-    }
-    while sum > 0xFFFF {
-        sum = (sum & 0xFFFF) + (sum >> 16);
-    }
-    // The loop leaves at most 16 bits.
-    sum as u16
 }
 
 /// The Internet checksum (RFC 1071) of `bytes`: the complement of the one's-complement
 /// sum. A header whose checksum field is filled in sums to 0 here.
 pub fn internet_checksum(bytes: &[u8]) -> u16 {
-    !ones_sum(&[bytes])
+    // etherparse sums words in native byte order: its result's native bytes are the
+    // checksum's bytes on the wire.
+    u16::from_be_bytes(
+        Sum16BitWords::new()
+            .add_slice(bytes)
+            .ones_complement()
+            .to_ne_bytes(),
+    )
 }
 
-fn pseudo_sum(src: IpAddr, dst: IpAddr, udp: &[u8]) -> u16 {
-    let len = udp.len() as u32;
-    match (src, dst) {
-        (IpAddr::V4(s), IpAddr::V4(d)) => {
-            let pseudo_tail = [0, PROTO_UDP, (len >> 8) as u8, len as u8];
-            ones_sum(&[&s.octets(), &d.octets(), &pseudo_tail, udp])
-        }
-        _ => {
-            let mut pseudo_tail = [0u8; 8];
-            pseudo_tail[..4].copy_from_slice(&len.to_be_bytes());
-            pseudo_tail[7] = PROTO_UDP;
-            ones_sum(&[
-                &to_v6(src).octets(),
-                &to_v6(dst).octets(),
-                &pseudo_tail,
-                udp,
-            ])
-        }
+/// The UDP header of `udp` (header and payload, the header's length field taken from
+/// `udp.len()`) with its checksum computed over the pseudo-header of `src`/`dst`.
+/// Mixed families are summed as IPv6, the IPv4 side mapped.
+fn with_checksum(src: IpAddr, dst: IpAddr, udp: &[u8]) -> Option<UdpHeader> {
+    let h = UdpHeaderSlice::from_slice(udp).ok()?;
+    let mut h = h.to_header();
+    h.length = u16::try_from(udp.len()).ok()?;
+    let payload = &udp[UDP_HEADER_LEN..];
+    h.checksum = match (src, dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => h.calc_checksum_ipv4_raw(s.octets(), d.octets(), payload),
+        _ => h.calc_checksum_ipv6_raw(to_v6(src).octets(), to_v6(dst).octets(), payload),
     }
+    .ok()?;
+    Some(h)
 }
 
 /// The UDP checksum to store for `udp` (header, with the checksum field zeroed, plus
 /// payload) under the pseudo-header of `src`/`dst`. A computed 0 is stored as 0xFFFF
 /// (RFC 768). Mixed families are summed as IPv6, the IPv4 side mapped.
 pub fn udp_checksum(src: IpAddr, dst: IpAddr, udp: &[u8]) -> u16 {
-    match !pseudo_sum(src, dst, udp) {
-        0 => 0xFFFF,
-        c => c,
-    }
+    with_checksum(src, dst, udp).map_or(0xFFFF, |h| h.checksum)
 }
 
 /// Whether a UDP datagram's checksum field verifies against its pseudo-header. A zero
 /// field means "no checksum", which only IPv4 allows.
 pub fn udp_checksum_ok(src: IpAddr, dst: IpAddr, udp: &[u8]) -> bool {
-    if udp.len() < UDP_HEADER_LEN {
+    let Ok(h) = UdpHeaderSlice::from_slice(udp) else {
         return false;
-    }
-    if be16(udp, 6) == 0 {
+    };
+    if h.checksum() == 0 {
         return src.is_ipv4();
     }
-    // With a correct field the one's-complement sum is all ones.
-    pseudo_sum(src, dst, udp) == 0xFFFF
+    with_checksum(src, dst, udp).is_some_and(|c| c.checksum == h.checksum())
 }
 
 fn to_v6(ip: IpAddr) -> Ipv6Addr {
@@ -373,12 +363,14 @@ pub fn build_udp(
     dst_port: u16,
     payload: &[u8],
 ) -> Vec<u8> {
-    let len = UDP_HEADER_LEN + payload.len();
-    let mut out = Vec::with_capacity(len);
-    out.extend_from_slice(&src_port.to_be_bytes());
-    out.extend_from_slice(&dst_port.to_be_bytes());
-    out.extend_from_slice(&(len as u16).to_be_bytes());
-    out.extend_from_slice(&[0, 0]);
+    let mut out = Vec::with_capacity(UDP_HEADER_LEN + payload.len());
+    let header = UdpHeader {
+        source_port: src_port,
+        destination_port: dst_port,
+        length: (UDP_HEADER_LEN + payload.len()) as u16,
+        checksum: 0,
+    };
+    out.extend_from_slice(&header.to_bytes());
     out.extend_from_slice(payload);
     let sum = udp_checksum(src, dst, &out);
     out[6..8].copy_from_slice(&sum.to_be_bytes());
@@ -394,19 +386,20 @@ pub fn build_ipv4_header(
     id: u16,
     payload_len: usize,
 ) -> [u8; IPV4_HEADER_LEN] {
-    let total = (IPV4_HEADER_LEN + payload_len) as u16;
-    let mut h = [0u8; IPV4_HEADER_LEN];
-    h[0] = 0x45;
-    h[2..4].copy_from_slice(&total.to_be_bytes());
-    h[4..6].copy_from_slice(&id.to_be_bytes());
-    h[6..8].copy_from_slice(&0x4000u16.to_be_bytes());
-    h[8] = DEFAULT_TTL;
-    h[9] = protocol;
-    h[12..16].copy_from_slice(&src.octets());
-    h[16..20].copy_from_slice(&dst.octets());
-    let sum = internet_checksum(&h);
-    h[10..12].copy_from_slice(&sum.to_be_bytes());
-    h
+    let mut h = Ipv4Header {
+        total_len: (IPV4_HEADER_LEN + payload_len) as u16,
+        identification: id,
+        dont_fragment: true,
+        time_to_live: DEFAULT_TTL,
+        protocol: IpNumber(protocol),
+        source: src.octets(),
+        destination: dst.octets(),
+        ..Default::default()
+    };
+    h.header_checksum = h.calc_header_checksum();
+    let mut out = [0u8; IPV4_HEADER_LEN];
+    out.copy_from_slice(&h.to_bytes());
+    out
 }
 
 /// Builds a 40-byte IPv6 header: traffic class and flow label 0, hop limit 64.
@@ -416,14 +409,16 @@ pub fn build_ipv6_header(
     next_header: u8,
     payload_len: usize,
 ) -> [u8; IPV6_HEADER_LEN] {
-    let mut h = [0u8; IPV6_HEADER_LEN];
-    h[0] = 0x60;
-    h[4..6].copy_from_slice(&(payload_len as u16).to_be_bytes());
-    h[6] = next_header;
-    h[7] = DEFAULT_TTL;
-    h[8..24].copy_from_slice(&src.octets());
-    h[24..40].copy_from_slice(&dst.octets());
-    h
+    Ipv6Header {
+        traffic_class: 0,
+        flow_label: Ipv6FlowLabel::ZERO,
+        payload_length: payload_len as u16,
+        next_header: IpNumber(next_header),
+        hop_limit: DEFAULT_TTL,
+        source: src.octets(),
+        destination: dst.octets(),
+    }
+    .to_bytes()
 }
 
 #[cfg(test)]
@@ -434,7 +429,6 @@ mod tests {
     fn rfc1071_example() {
         // RFC 1071 §3: the words 0001 f203 f4f5 f6f7 sum to ddf2.
         let bytes = [0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7];
-        assert_eq!(ones_sum(&[&bytes]), 0xddf2);
         assert_eq!(internet_checksum(&bytes), !0xddf2);
     }
 

@@ -3,6 +3,13 @@
 //! Supported link types (tcpdump.org LINKTYPE_* numbers): NULL (0), ETHERNET (1, with
 //! 802.1Q / 802.1ad VLAN tags), RAW (101), LOOP (108), LINUX_SLL (113), IPV4 (228),
 //! IPV6 (229) and LINUX_SLL2 (276).
+//!
+//! Ethernet and its VLAN tags are read with etherparse's header slices. The cooked and
+//! loopback headers are a type field at a fixed place and are read here: etherparse has
+//! none for SLL2, NULL and LOOP, and its SLL slice refuses packet and hardware types it
+//! does not know, which a capture reader should let through.
+
+use etherparse::{EtherType, Ethernet2HeaderSlice, SingleVlanHeaderSlice};
 
 use super::ip::IpError;
 
@@ -93,9 +100,11 @@ pub(crate) enum NetProto {
     Any,
 }
 
-const ETHERTYPE_IPV4: u16 = 0x0800;
-const ETHERTYPE_IPV6: u16 = 0x86DD;
-const VLAN_TAGS: [u16; 3] = [0x8100, 0x88A8, 0x9100];
+const VLAN_TAGS: [EtherType; 3] = [
+    EtherType::VLAN_TAGGED_FRAME,
+    EtherType::PROVIDER_BRIDGING,
+    EtherType::VLAN_DOUBLE_TAGGED_FRAME,
+];
 
 fn be16(b: &[u8], at: usize) -> u16 {
     u16::from_be_bytes([b[at], b[at + 1]])
@@ -113,14 +122,23 @@ fn need(link: LinkType, frame: &[u8], needed: usize) -> Result<(), SkipReason> {
     }
 }
 
-fn by_ethertype(ethertype: u16) -> Result<NetProto, SkipReason> {
+fn by_ethertype(ethertype: EtherType) -> Result<NetProto, SkipReason> {
     match ethertype {
-        ETHERTYPE_IPV4 => Ok(NetProto::V4),
-        ETHERTYPE_IPV6 => Ok(NetProto::V6),
+        EtherType::IPV4 => Ok(NetProto::V4),
+        EtherType::IPV6 => Ok(NetProto::V6),
         other => Err(SkipReason::NotIp {
             field: "ethertype",
-            value: u32::from(other),
+            value: u32::from(other.0),
         }),
+    }
+}
+
+/// The frame is cut short: a header at `offset` needs what etherparse says.
+fn cut(link: LinkType, offset: usize, e: etherparse::err::LenError) -> SkipReason {
+    SkipReason::LinkTruncated {
+        link,
+        needed: offset + e.required_len,
+        available: offset + e.len,
     }
 }
 
@@ -143,24 +161,25 @@ pub(crate) fn strip(link: LinkType, frame: &[u8]) -> Result<(&[u8], NetProto), S
         LinkType::Ipv4 => Ok((frame, NetProto::V4)),
         LinkType::Ipv6 => Ok((frame, NetProto::V6)),
         LinkType::Ethernet => {
-            need(link, frame, 14)?;
-            let mut at = 12;
-            let mut ethertype = be16(frame, at);
+            let eth = Ethernet2HeaderSlice::from_slice(frame).map_err(|e| cut(link, 0, e))?;
+            let mut at = eth.slice().len();
+            let mut ethertype = eth.ether_type();
             while VLAN_TAGS.contains(&ethertype) {
-                // A tag: TPID (already read), 2 bytes of TCI, then the inner type.
-                at += 4;
-                need(link, frame, at + 2)?;
-                ethertype = be16(frame, at);
+                // A tag: 2 bytes of TCI, then the inner type.
+                let tag = SingleVlanHeaderSlice::from_slice(&frame[at..])
+                    .map_err(|e| cut(link, at, e))?;
+                at += tag.slice().len();
+                ethertype = tag.ether_type();
             }
-            Ok((&frame[at + 2..], by_ethertype(ethertype)?))
+            Ok((&frame[at..], by_ethertype(ethertype)?))
         }
         LinkType::LinuxSll => {
             need(link, frame, 16)?;
-            Ok((&frame[16..], by_ethertype(be16(frame, 14))?))
+            Ok((&frame[16..], by_ethertype(EtherType(be16(frame, 14)))?))
         }
         LinkType::LinuxSll2 => {
             need(link, frame, 20)?;
-            Ok((&frame[20..], by_ethertype(be16(frame, 0))?))
+            Ok((&frame[20..], by_ethertype(EtherType(be16(frame, 0)))?))
         }
         LinkType::Null => {
             need(link, frame, 4)?;

@@ -4,24 +4,22 @@
 use udt::packet::{Handshake, ReqType, SocketType};
 use udt::seq::SeqNumber;
 
-use super::flow::Facts;
-use super::{
-    applies, fail, fail_unless, not_applicable, warn, CheckResult, Conn, Kind, Mode, HS_CS_1,
-    HS_CS_2, HS_CS_3, HS_CS_4, HS_ISN_1, HS_MSS_1, HS_RDV_1, HS_VER_1,
-};
+use super::flow::{Facts, Track};
+use super::{fail, fail_unless, warn, Conn, Cx, Kind, Mode, Rule, Verdict};
 
 /// The smallest MSS UDT4 accepts: 28 bytes of IP/UDP + a 48-byte handshake (§7.1).
 const MIN_MSS: u32 = 76;
 
 /// A handshake of the connection with its frame and sender.
-struct Hs {
+pub struct Hs {
     frame: u64,
     side: usize,
     dest: u32,
     hs: Handshake,
 }
 
-fn handshakes(conn: &Conn) -> Vec<Hs> {
+/// The handshakes of a connection, in capture order.
+pub fn handshakes(conn: &Conn) -> Vec<Hs> {
     conn.pkts
         .iter()
         .filter_map(|p| match &p.kind {
@@ -84,38 +82,74 @@ fn good_version(hs: &Handshake) -> bool {
     hs.version == 4 && matches!(hs.socket_type, SocketType::Stream | SocketType::Dgram)
 }
 
-pub(super) fn run(conn: &Conn, facts: &Facts) -> Vec<CheckResult> {
-    let hs = handshakes(conn);
-    let mut out = Vec::new();
-    match conn.mode() {
-        Mode::ClientServer { client } => {
-            out.extend(client_server(&hs, client, facts));
-            out.push(not_applicable(HS_RDV_1, "not a rendezvous connection"));
-        }
-        Mode::Rendezvous => {
-            let cs = "not a client/server connection";
-            out.extend([HS_CS_1, HS_CS_2, HS_CS_3, HS_CS_4].map(|c| not_applicable(c, cs)));
-            out.push(rendezvous(&hs, facts));
-        }
-        Mode::Headless => {
-            let none = "no handshake in the capture";
-            out.extend(
-                [HS_CS_1, HS_CS_2, HS_CS_3, HS_CS_4, HS_RDV_1].map(|c| not_applicable(c, none)),
-            );
-        }
-    }
-    if hs.is_empty() {
-        let none = "no handshake in the capture";
-        out.extend([HS_VER_1, HS_ISN_1, HS_MSS_1].map(|c| not_applicable(c, none)));
-    } else {
-        out.push(version(&hs, conn.mode()));
-        out.push(isn(conn, &hs, facts));
-        out.push(mss(conn, &hs, facts));
-    }
-    out
+/// The four client/server rules' verdicts, from one walk over the exchange.
+struct ClientServer {
+    cs1: Verdict,
+    cs2: Verdict,
+    cs3: Verdict,
+    cs4: Verdict,
 }
 
-fn client_server(hs: &[Hs], client: usize, facts: &Facts) -> Vec<CheckResult> {
+/// The client/server rules' verdicts on `cx`'s connection (not applicable to others).
+fn cs(cx: &Cx) -> ClientServer {
+    let why = match cx.conn.mode() {
+        Mode::ClientServer { client } => return client_server(&cx.hs, client, cx.facts),
+        Mode::Rendezvous => "not a client/server connection",
+        Mode::Headless => "no handshake in the capture",
+    };
+    let na = || Verdict::NotApplicable(why.into());
+    ClientServer {
+        cs1: na(),
+        cs2: na(),
+        cs3: na(),
+        cs4: na(),
+    }
+}
+
+/// A rule about the connection's handshakes as a whole: a visitor that only finishes.
+macro_rules! handshake_rules {
+    ($($(#[$doc:meta])* $name:ident => |$cx:ident| $verdict:expr;)*) => {$(
+        $(#[$doc])*
+        #[derive(Default)]
+        pub struct $name;
+
+        impl Rule for $name {
+            fn finish(self: Box<Self>, $cx: &Cx, _: &Track) -> Verdict {
+                $verdict
+            }
+        }
+    )*};
+}
+
+/// Not applicable: the capture shows no handshake.
+fn no_handshake() -> Verdict {
+    Verdict::NotApplicable("no handshake in the capture".into())
+}
+
+handshake_rules! {
+    /// HS-CS-1: the first request.
+    HsCs1 => |cx| cs(cx).cs1;
+    /// HS-CS-2: the cookie reply.
+    HsCs2 => |cx| cs(cx).cs2;
+    /// HS-CS-3: the second request.
+    HsCs3 => |cx| cs(cx).cs3;
+    /// HS-CS-4: the response.
+    HsCs4 => |cx| cs(cx).cs4;
+    /// HS-RDV-1: the rendezvous exchange.
+    HsRdv1 => |cx| match cx.conn.mode() {
+        Mode::ClientServer { .. } => Verdict::NotApplicable("not a rendezvous connection".into()),
+        Mode::Rendezvous => rendezvous(&cx.hs, cx.facts),
+        Mode::Headless => no_handshake(),
+    };
+    /// HS-VER-1: version and socket type.
+    HsVer1 => |cx| if cx.hs.is_empty() { no_handshake() } else { version(&cx.hs, cx.conn.mode()) };
+    /// HS-ISN-1: initial sequence numbers.
+    HsIsn1 => |cx| if cx.hs.is_empty() { no_handshake() } else { isn(cx.conn, &cx.hs, cx.facts) };
+    /// HS-MSS-1: MSS and flow window.
+    HsMss1 => |cx| if cx.hs.is_empty() { no_handshake() } else { mss(cx.conn, &cx.hs, cx.facts) };
+}
+
+fn client_server(hs: &[Hs], client: usize, facts: &Facts) -> ClientServer {
     let server = 1 - client;
     let from_client: Vec<&Hs> = hs.iter().filter(|h| h.side == client).collect();
     let first = from_client[0]; // the mode comes from a client handshake
@@ -289,9 +323,9 @@ fn client_server(hs: &[Hs], client: usize, facts: &Facts) -> Vec<CheckResult> {
         }
     }
     let _ = server;
-    let r1 = applies(HS_CS_1, f1);
-    let r2 = if saw_reply {
-        applies(HS_CS_2, f2)
+    let cs1 = Verdict::Applies(f1);
+    let cs2 = if saw_reply {
+        Verdict::Applies(f2)
     } else if saw_second {
         let mut f2 = f2;
         f2.push(fail_unless(
@@ -299,26 +333,26 @@ fn client_server(hs: &[Hs], client: usize, facts: &Facts) -> Vec<CheckResult> {
             vec![first.frame],
             "no cookie reply in the capture".into(),
         ));
-        applies(HS_CS_2, f2)
+        Verdict::Applies(f2)
     } else {
-        not_applicable(HS_CS_2, "no listener answered")
+        Verdict::NotApplicable("no listener answered".into())
     };
-    let r3 = if saw_second {
-        applies(HS_CS_3, f3)
+    let cs3 = if saw_second {
+        Verdict::Applies(f3)
     } else if saw_reply {
-        not_applicable(HS_CS_3, "the capture ends before a second request")
+        Verdict::NotApplicable("the capture ends before a second request".into())
     } else {
-        not_applicable(HS_CS_3, "no cookie reply")
+        Verdict::NotApplicable("no cookie reply".into())
     };
-    let r4 = if saw_response || !f4.is_empty() {
-        applies(HS_CS_4, f4)
+    let cs4 = if saw_response || !f4.is_empty() {
+        Verdict::Applies(f4)
     } else {
-        not_applicable(HS_CS_4, "no response in the capture")
+        Verdict::NotApplicable("no response in the capture".into())
     };
-    vec![r1, r2, r3, r4]
+    ClientServer { cs1, cs2, cs3, cs4 }
 }
 
-fn rendezvous(hs: &[Hs], facts: &Facts) -> CheckResult {
+fn rendezvous(hs: &[Hs], facts: &Facts) -> Verdict {
     let mut f = Vec::new();
     // Each side's own id, from its first handshake.
     let mut own_id = [None, None];
@@ -385,10 +419,10 @@ fn rendezvous(hs: &[Hs], facts: &Facts) -> CheckResult {
             )),
         }
     }
-    applies(HS_RDV_1, f)
+    Verdict::Applies(f)
 }
 
-fn version(hs: &[Hs], mode: Mode) -> CheckResult {
+fn version(hs: &[Hs], mode: Mode) -> Verdict {
     let mut f = Vec::new();
     match mode {
         Mode::ClientServer { client } => {
@@ -463,10 +497,10 @@ fn version(hs: &[Hs], mode: Mode) -> CheckResult {
             }
         }
     }
-    applies(HS_VER_1, f)
+    Verdict::Applies(f)
 }
 
-fn isn(conn: &Conn, hs: &[Hs], facts: &Facts) -> CheckResult {
+fn isn(conn: &Conn, hs: &[Hs], facts: &Facts) -> Verdict {
     let mut f = Vec::new();
     for h in hs {
         if h.hs.isn > SeqNumber::MAX && !(h.hs.version == 0 && h.hs.isn == 0) {
@@ -511,10 +545,10 @@ fn isn(conn: &Conn, hs: &[Hs], facts: &Facts) -> CheckResult {
             ));
         }
     }
-    applies(HS_ISN_1, f)
+    Verdict::Applies(f)
 }
 
-fn mss(conn: &Conn, hs: &[Hs], facts: &Facts) -> CheckResult {
+fn mss(conn: &Conn, hs: &[Hs], facts: &Facts) -> Verdict {
     let mut f = Vec::new();
     for h in hs {
         if h.hs.version == 0 {
@@ -553,5 +587,5 @@ fn mss(conn: &Conn, hs: &[Hs], facts: &Facts) -> CheckResult {
             ));
         }
     }
-    applies(HS_MSS_1, f)
+    Verdict::Applies(f)
 }

@@ -3,6 +3,11 @@
 //! ([`CHECKS`]), each tied to a section of `udt-protocol.md`. A rule passes, fails,
 //! warns or does not apply, and names the frames that break it.
 //!
+//! Each rule is a small visitor ([`Rule`]) registered beside its [`CheckInfo`] in the
+//! table below: it is shown every packet of the connection in capture order, keeps its own
+//! state, and gives its [`Verdict`] at the end. Adding a check is one line in the table and
+//! one visitor (the handshake rules in `handshake.rs`, the rest in `flow/`).
+//!
 //! Captures can miss packets (a lossy link drops a packet before the capture point, a
 //! capture stops early), so rules tell apart what the capture cannot show from what the
 //! endpoints did wrong: a violation that capture loss explains is a *warning*, and
@@ -18,6 +23,7 @@ use std::net::SocketAddr;
 pub use conns::{rebuild, Conn, Kind, Mode, Pkt, Rebuilt};
 
 use crate::capture::Capture;
+use flow::{Facts, Track};
 
 /// A check's identity: id, one-line rule and the reference section it comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,36 +37,61 @@ pub struct CheckInfo {
 }
 
 macro_rules! checks {
-    ($($name:ident = $id:literal, $section:literal, $title:literal;)*) => {
+    ($($name:ident = $id:literal, $section:literal, $title:literal => $rule:ty;)*) => {
         $(
             #[doc = concat!("`", $id, "`: ", $title, " (", $section, ").")]
             pub const $name: CheckInfo = CheckInfo { id: $id, title: $title, section: $section };
         )*
         /// Every check, in report order.
         pub const CHECKS: &[CheckInfo] = &[$($name),*];
+        /// Every check with the visitor that runs it, in report order.
+        const RULES: &[(CheckInfo, fn() -> Box<dyn Rule>)] = &[$(($name, new::<$rule>)),*];
     };
 }
 
+fn new<R: Rule + Default + 'static>() -> Box<dyn Rule> {
+    Box::<R>::default()
+}
+
 checks! {
-    PKT_1 = "PKT-1", "§1, §2", "every datagram of the connection decodes as a UDT packet";
-    HS_CS_1 = "HS-CS-1", "§3.3 step 1, §3.8", "the first request is reqtype 1 with dest 0, cookie 0 and a socket id";
-    HS_CS_2 = "HS-CS-2", "§3.3 step 2, §3.4", "the cookie reply goes to the client's id and echoes the request";
-    HS_CS_3 = "HS-CS-3", "§3.3 step 3, §3.5", "the second request echoes the cookie";
-    HS_CS_4 = "HS-CS-4", "§3.3 step 4, §3.4", "the response goes to the client's id with a new socket id, the client's ISN and the cookie";
-    HS_RDV_1 = "HS-RDV-1", "§3.9, §3.8", "rendezvous requests go 0 then -1, with cookie 0, -1 addressed to the peer's id";
-    HS_VER_1 = "HS-VER-1", "§3.1, §3.4 step 5", "version 4 and socket type 1 or 2 are accepted; anything else is rejected with 1002";
-    HS_ISN_1 = "HS-ISN-1", "§3.10, §4.4", "ISNs are 31-bit and each direction's data starts at its ISN";
-    HS_MSS_1 = "HS-MSS-1", "§1.1, §3.4, §3.9", "MSS and flow window are negotiated and no data packet exceeds the MSS";
-    DATA_1 = "DATA-1", "§3.3 step 5, §3.5, §3.9", "no data before the handshake completes";
-    DATA_2 = "DATA-2", "§4.1, §6.1", "data sequence numbers advance by one except for retransmissions";
-    RTX_1 = "RTX-1", "§5.4, §5.5, §6.1", "every retransmission was reported lost by a NAK or follows an expiry";
-    ACK_1 = "ACK-1", "§5.2, §5.3", "ACK numbers never decrease";
-    ACK_2 = "ACK-2", "§8.1, §8.6", "ACK numbers never pass what was sent";
-    ACK_3 = "ACK-3", "§2.4, §4.2", "every full ACK is answered by an ACK2 with the same sub-sequence number";
-    ACK_4 = "ACK-4", "§2.2, §5.3", "light ACKs carry sub-sequence 0 and come once per 64 data packets";
-    NAK_1 = "NAK-1", "§2.3, §5.4", "NAK ranges are well formed and within what was sent";
-    MSG_1 = "MSG-1", "§1.2, §4.3", "message numbers and boundary flags are consistent";
-    SHUT_1 = "SHUT-1", "§2.5, §8.5", "nothing after shutdown";
+    PKT_1 = "PKT-1", "§1, §2", "every datagram of the connection decodes as a UDT packet"
+        => Pkt1;
+    HS_CS_1 = "HS-CS-1", "§3.3 step 1, §3.8", "the first request is reqtype 1 with dest 0, cookie 0 and a socket id"
+        => handshake::HsCs1;
+    HS_CS_2 = "HS-CS-2", "§3.3 step 2, §3.4", "the cookie reply goes to the client's id and echoes the request"
+        => handshake::HsCs2;
+    HS_CS_3 = "HS-CS-3", "§3.3 step 3, §3.5", "the second request echoes the cookie"
+        => handshake::HsCs3;
+    HS_CS_4 = "HS-CS-4", "§3.3 step 4, §3.4", "the response goes to the client's id with a new socket id, the client's ISN and the cookie"
+        => handshake::HsCs4;
+    HS_RDV_1 = "HS-RDV-1", "§3.9, §3.8", "rendezvous requests go 0 then -1, with cookie 0, -1 addressed to the peer's id"
+        => handshake::HsRdv1;
+    HS_VER_1 = "HS-VER-1", "§3.1, §3.4 step 5", "version 4 and socket type 1 or 2 are accepted; anything else is rejected with 1002"
+        => handshake::HsVer1;
+    HS_ISN_1 = "HS-ISN-1", "§3.10, §4.4", "ISNs are 31-bit and each direction's data starts at its ISN"
+        => handshake::HsIsn1;
+    HS_MSS_1 = "HS-MSS-1", "§1.1, §3.4, §3.9", "MSS and flow window are negotiated and no data packet exceeds the MSS"
+        => handshake::HsMss1;
+    DATA_1 = "DATA-1", "§3.3 step 5, §3.5, §3.9", "no data before the handshake completes"
+        => flow::seq::Data1;
+    DATA_2 = "DATA-2", "§4.1, §6.1", "data sequence numbers advance by one except for retransmissions"
+        => flow::seq::Data2;
+    RTX_1 = "RTX-1", "§5.4, §5.5, §6.1", "every retransmission was reported lost by a NAK or follows an expiry"
+        => flow::seq::Rtx1;
+    ACK_1 = "ACK-1", "§5.2, §5.3", "ACK numbers never decrease"
+        => flow::ack::Ack1;
+    ACK_2 = "ACK-2", "§8.1, §8.6", "ACK numbers never pass what was sent"
+        => flow::ack::Ack2;
+    ACK_3 = "ACK-3", "§2.4, §4.2", "every full ACK is answered by an ACK2 with the same sub-sequence number"
+        => flow::ack::Ack3;
+    ACK_4 = "ACK-4", "§2.2, §5.3", "light ACKs carry sub-sequence 0 and come once per 64 data packets"
+        => flow::ack::Ack4;
+    NAK_1 = "NAK-1", "§2.3, §5.4", "NAK ranges are well formed and within what was sent"
+        => flow::nak::Nak1;
+    MSG_1 = "MSG-1", "§1.2, §4.3", "message numbers and boundary flags are consistent"
+        => flow::msg::Msg1;
+    SHUT_1 = "SHUT-1", "§2.5, §8.5", "nothing after shutdown"
+        => flow::shut::Shut1;
 }
 
 /// How bad one finding is.
@@ -106,6 +137,37 @@ impl Status {
             Status::NotApplicable => "n/a",
         }
     }
+}
+
+/// What every rule sees of the connection it checks.
+pub struct Cx<'a> {
+    /// The connection.
+    pub conn: &'a Conn,
+    /// What its handshake established.
+    pub facts: &'a Facts,
+    /// Its handshakes, in capture order.
+    pub hs: Vec<handshake::Hs>,
+    /// The capture shows no handshake of it.
+    pub headless: bool,
+}
+
+/// A rule's verdict on one connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The rule applies; what it found (nothing: it holds).
+    Applies(Vec<Finding>),
+    /// The connection has nothing the rule talks about, and why.
+    NotApplicable(String),
+}
+
+/// One rule, run as a visitor over a connection's packets in capture order.
+pub trait Rule {
+    /// Sees packet `i`, `p`. `track` holds what the packets before it established, and
+    /// `p`'s own sequence numbers relative to their direction ([`Track::rel`]).
+    fn packet(&mut self, _cx: &Cx, _track: &Track, _i: usize, _p: &Pkt) {}
+
+    /// The verdict once every packet was seen.
+    fn finish(self: Box<Self>, cx: &Cx, track: &Track) -> Verdict;
 }
 
 /// One check's result on one connection.
@@ -244,12 +306,37 @@ pub fn check_capture(capture: &Capture, opts: &CheckOptions) -> Result<Report, C
 
 /// Runs every check on one connection.
 pub fn check_conn(number: usize, conn: &Conn) -> ConnReport {
-    let facts = flow::Facts::new(conn);
-    let mut results = Vec::with_capacity(CHECKS.len());
-    results.push(pkt_1(conn));
-    results.extend(handshake::run(conn, &facts));
-    results.extend(flow::run(conn, &facts));
-    debug_assert_eq!(results.len(), CHECKS.len());
+    let facts = Facts::new(conn);
+    let cx = Cx {
+        conn,
+        facts: &facts,
+        hs: handshake::handshakes(conn),
+        headless: conn.mode() == Mode::Headless,
+    };
+    let mut rules: Vec<(CheckInfo, Box<dyn Rule>)> =
+        RULES.iter().map(|(info, new)| (*info, new())).collect();
+    let mut track = Track::new(&facts);
+    for (i, p) in conn.pkts.iter().enumerate() {
+        track.resolve(p);
+        for (_, rule) in &mut rules {
+            rule.packet(&cx, &track, i, p);
+        }
+        track.advance(p);
+    }
+    let results = rules
+        .into_iter()
+        .map(|(info, rule)| {
+            let (findings, note) = match rule.finish(&cx, &track) {
+                Verdict::Applies(f) => (Some(f), None),
+                Verdict::NotApplicable(why) => (None, Some(why)),
+            };
+            CheckResult {
+                info,
+                findings,
+                note,
+            }
+        })
+        .collect();
     let first = conn.pkts.first().map_or(0, |p| p.frame);
     let last = conn.pkts.last().map_or(0, |p| p.frame);
     ConnReport {
@@ -264,35 +351,20 @@ pub fn check_conn(number: usize, conn: &Conn) -> ConnReport {
     }
 }
 
-fn pkt_1(conn: &Conn) -> CheckResult {
-    let findings = conn
-        .pkts
-        .iter()
-        .filter_map(|p| match &p.kind {
-            Kind::Bad(e) => Some(Finding {
-                severity: Severity::Failure,
-                frames: vec![p.frame],
-                message: format!("does not decode: {e}"),
-            }),
-            _ => None,
-        })
-        .collect();
-    applies(PKT_1, findings)
-}
+/// PKT-1: every datagram of the connection decodes.
+#[derive(Default)]
+struct Pkt1(Vec<Finding>);
 
-fn applies(info: CheckInfo, findings: Vec<Finding>) -> CheckResult {
-    CheckResult {
-        info,
-        findings: Some(findings),
-        note: None,
+impl Rule for Pkt1 {
+    fn packet(&mut self, _: &Cx, _: &Track, _: usize, p: &Pkt) {
+        if let Kind::Bad(e) = &p.kind {
+            self.0
+                .push(fail(vec![p.frame], format!("does not decode: {e}")));
+        }
     }
-}
 
-fn not_applicable(info: CheckInfo, why: &str) -> CheckResult {
-    CheckResult {
-        info,
-        findings: None,
-        note: Some(why.to_string()),
+    fn finish(self: Box<Self>, _: &Cx, _: &Track) -> Verdict {
+        Verdict::Applies(self.0)
     }
 }
 

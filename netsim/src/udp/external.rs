@@ -474,6 +474,8 @@ fn transient(e: &std::io::Error) -> bool {
     )
 }
 
+/// Relays the network of a loaded scenario (see the module documentation); `digest` is
+/// recorded in the report as the scenario's MD5.
 pub fn relay(
     s: &Scenario,
     opts: &RelayOptions,
@@ -609,7 +611,7 @@ pub fn relay(
     )?;
     result?;
     Ok(RelayOutcome {
-        summary: out.summary,
+        summary: out.sim,
         dir,
         wall_s: wall.elapsed().as_secs_f64(),
         stopped,

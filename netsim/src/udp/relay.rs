@@ -236,8 +236,9 @@ pub(super) async fn run(setup: Setup) -> Result<RunOutcome, String> {
         details,
     )?;
     Ok(RunOutcome {
+        data: out.data,
         summary: out.summary,
-        checks: out.checks,
+        sim: out.sim,
         dir: setup.dir.clone(),
         wall_s,
         plot_s: out.plot_s,

@@ -8,14 +8,13 @@
 //! [`Net`]: crate::net::Net
 
 use crate::capture::CaptureSink;
-use crate::expect::{evaluate, CheckResult};
 use crate::metrics::QueueSample;
 use crate::net::loss_model;
-use crate::output::{pcap_sinks, run_data, Provenance};
+use crate::output::{pcap_sinks, product, write_results, Provenance};
 use crate::packet::Packet;
 use crate::scenario::{Direction, Scenario};
 use crate::sim::{Ev, EventQueue};
-use crate::summary::{summarise, Summary};
+use crate::summary::Summary;
 use crate::world::World;
 use std::io;
 use std::net::SocketAddr;
@@ -223,8 +222,9 @@ impl WallNet {
 
 /// What a wall-clock run wrote.
 pub(super) struct Written {
-    pub summary: Summary,
-    pub checks: Vec<CheckResult>,
+    pub data: reports::RunData,
+    pub summary: reports::RunSummary,
+    pub sim: Summary,
     pub plot_s: f64,
     pub files: Vec<std::path::PathBuf>,
 }
@@ -245,25 +245,17 @@ pub(super) fn write_report(
     w.now = finished_at;
     w.end = finished_at;
     w.finish_captures()?;
-    let summary = summarise(w);
-    let checks = evaluate(&w.scenario, &summary);
-    let mut data = run_data(w, &summary, &checks, prov);
+    let scenario = w.scenario.clone();
+    let (mut data, sim) = product(w, &scenario, prov);
     data.meta.backend = backend.into();
     data.details[backend] = details;
     data.details[backend]["capture_origin_unix_ns"] = net.origin_unix_ns.into();
-    let metrics = serde_json::json!({
-        "interval_s": w.metrics.interval as f64 / 1e9,
-        "flows": w.metrics.flows,
-        "queues": w.metrics.queues,
-    });
-    let path = dir.join("metrics.json");
-    let text = serde_json::to_string(&metrics).map_err(|e| format!("{}: {e}", path.display()))?;
-    std::fs::write(&path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
-    let written = reports::write_run(dir, &data, reports::ReportOptions { plots })
+    let written = write_results(dir, w, &data, reports::ReportOptions { plots })
         .map_err(|e| format!("{}: cannot write results: {e}", dir.display()))?;
     Ok(Written {
-        summary,
-        checks,
+        data,
+        summary: written.summary,
+        sim,
         plot_s: written.plot_seconds,
         files: written.files,
     })
