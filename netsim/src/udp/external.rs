@@ -144,16 +144,20 @@ pub fn relay_file(
 
 /// Data buffers the model thread has finished with, for the reading thread to fill again
 /// (no allocation per batch in the steady state).
-type Spent = Arc<std::sync::Mutex<Vec<Vec<u8>>>>;
+type Spent = Arc<std::sync::Mutex<Vec<Batch>>>;
+
+/// Datagrams read from one face: their bytes end to end, and each one's place and model
+/// arrival time.
+#[derive(Default)]
+struct Batch {
+    data: Vec<u8>,
+    items: Vec<(Datagram, u64)>,
+}
 
 /// Messages from the reading thread.
 enum RxMsg {
-    /// Datagrams read from face `face`, each with its model arrival time.
-    Data {
-        face: usize,
-        data: Vec<u8>,
-        items: Vec<(Datagram, u64)>,
-    },
+    /// Datagrams read from face `face`.
+    Data { face: usize, batch: Batch },
     /// Ctrl-C or SIGTERM.
     Signal(&'static str),
     /// A face cannot be read any more.
@@ -423,16 +427,17 @@ async fn read_face(
         sock.readable()
             .await
             .map_err(|e| format!("face {face}: {e}"))?;
-        let mut data = spent
+        let mut batch = spent
             .lock()
             .ok()
             .and_then(|mut v| v.pop())
-            .unwrap_or_else(|| Vec::with_capacity(1 << 20));
-        data.clear();
+            .unwrap_or_default();
+        batch.data.clear();
+        batch.items.clear();
         got.clear();
         loop {
             let r = sock.try_io(tokio::io::Interest::READABLE, || {
-                rx.recv(&sock, &mut data, &mut got)
+                rx.recv(&sock, &mut batch.data, &mut got)
             });
             match r {
                 Ok(_) if got.len() < 4096 => continue,
@@ -449,18 +454,15 @@ async fn read_face(
         let read_at = origin.elapsed().as_nanos() as u64;
         // The kernel's receive time where it gave one (clamped to the last second: a clock
         // step must not move packets far), else the time of the read.
-        let items = got
-            .iter()
-            .map(|d| {
-                let t = d
-                    .kernel_unix_ns
-                    .and_then(|k| k.checked_sub(origin_unix_ns))
-                    .filter(|&t| t <= read_at && read_at - t < 1_000_000_000)
-                    .unwrap_or(read_at);
-                (*d, t)
-            })
-            .collect();
-        if tx.send(RxMsg::Data { face, data, items }).is_err() {
+        batch.items.extend(got.iter().map(|d| {
+            let t = d
+                .kernel_unix_ns
+                .and_then(|k| k.checked_sub(origin_unix_ns))
+                .filter(|&t| t <= read_at && read_at - t < 1_000_000_000)
+                .unwrap_or(read_at);
+            (*d, t)
+        }));
+        if tx.send(RxMsg::Data { face, batch }).is_err() {
             return Ok(()); // the model thread is gone
         }
     }
@@ -636,17 +638,17 @@ fn model_loop(
     let outcome = loop {
         if let Some(m) = msg.take() {
             match m {
-                RxMsg::Data { face, data, items } => {
-                    r.take(face, &data, &items);
-                    if let Ok(mut v) = spent.lock() {
-                        if v.len() < 64 {
-                            v.push(data);
-                        }
-                    }
+                RxMsg::Data { face, batch } => {
+                    r.take(face, &batch.data, &batch.items);
                     r.hand_out();
                     let now = r.net.now();
-                    for (_, t) in &items {
+                    for (_, t) in &batch.items {
                         r.lag.add(now.saturating_sub(*t));
+                    }
+                    if let Ok(mut v) = spent.lock() {
+                        if v.len() < 4096 {
+                            v.push(batch);
+                        }
                     }
                 }
                 RxMsg::Signal(what) => break Ok((r.net.now().min(end), what.to_string())),
