@@ -48,7 +48,10 @@ fn run_with(timing: &str) -> (f64, f64) {
         .map(|s| s["cwnd"].as_f64().unwrap())
         .collect();
     cwnd.sort_by(f64::total_cmp);
-    let goodput = o.summary.flows[0].goodput_mbps.mean.expect("the flow moved data");
+    let goodput = o.summary.flows[0]
+        .goodput_mbps
+        .mean
+        .expect("the flow moved data");
     let _ = std::fs::remove_dir_all(&dir);
     (cwnd[cwnd.len() / 2], goodput)
 }

@@ -42,6 +42,8 @@ fn flow(name: &str, from: f64, until: f64, goodput: [f64; 5], rtt: [f64; 5]) -> 
             sender_losses: 0,
             receiver_losses: 0,
             bottleneck_mbps: Some(100.0),
+            connect_failure: None,
+            final_rtt_ms: 100.0,
         },
         samples,
     }
