@@ -456,3 +456,42 @@ fn a_bad_loss_list_word_is_located() {
         })
     );
 }
+
+/// A NAK body reads back as its bytes and prints as its ranges.
+#[test]
+fn a_loss_list_keeps_its_bytes_and_prints_its_ranges() {
+    let body = hex("00000005 80000007 00000009");
+    let l = LossList::parse(&body).unwrap();
+    assert_eq!(l.as_bytes(), &body[..]);
+    assert_eq!(format!("{l:?}"), "[5..=5, 7..=9]");
+}
+
+/// `Packet::dest` is the destination socket id of either kind of packet.
+#[test]
+fn dest_of_data_and_control() {
+    let data = hex("00000005 e0000001 00000000 2861fb84 41");
+    assert_eq!(Packet::parse(&data).unwrap().dest(), 0x2861_fb84);
+    let keepalive = hex("80010000 00000000 00000000 2da4bc9c");
+    assert_eq!(Packet::parse(&keepalive).unwrap().dest(), 0x2da4_bc9c);
+}
+
+/// The trace names of control packets: a light ACK is told from a full one.
+#[test]
+fn control_names() {
+    let name = |h: &str| match Packet::parse(&hex(h)).unwrap() {
+        Packet::Control(c) => c.control.name(),
+        Packet::Data(_) => panic!("not control"),
+    };
+    assert_eq!(name("80010000 00000000 00000000 00000001"), "keepalive");
+    assert_eq!(name("80050000 00000000 00000000 00000001"), "shutdown");
+    assert_eq!(
+        name("80020000 00000000 00000000 00000001 00000010"),
+        "ack-light"
+    );
+    assert_eq!(
+        name("80020000 00000001 00000000 00000001 00000010 00000001 00000002 00000003"),
+        "ack"
+    );
+    assert_eq!(name("80060000 00000001 00000000 00000001"), "ack2");
+    assert_eq!(name("80030000 00000000 00000000 00000001 00000005"), "nak");
+}
