@@ -100,6 +100,14 @@ pub struct FlowState {
 }
 
 impl FlowState {
+    /// The end of the flow's active window for a run that ended at `end` (ns): when it
+    /// completed, when its `stop` came, or the end. It starts at [`FlowState::connected_at`].
+    pub fn active_until(&self, end: u64) -> u64 {
+        self.completed_at
+            .or(self.spec().stop.map(|d| d.0.min(end)))
+            .unwrap_or(end)
+    }
+
     /// The spec (always set once built).
     pub fn spec(&self) -> &FlowSpec {
         self.spec.as_ref().expect("set when the world is built")

@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod capture;
+pub mod error;
 pub mod expect;
 pub mod fidelity;
 pub mod host;

@@ -5,8 +5,8 @@
 //! the world's metrics; metrics.json (the raw samples) is written here.
 
 use crate::capture::{CaptureSink, ProjectCapture};
+use crate::error::RunError;
 use crate::expect::evaluate;
-use crate::run::RunError;
 use crate::scenario::Scenario;
 use crate::summary::{summarise, Summary};
 use crate::world::World;
@@ -98,10 +98,7 @@ pub fn run_data(w: &mut World, sim: &Summary, prov: &Provenance) -> RunData {
             let spec = f.spec();
             let start = f.started_at.unwrap_or(spec.start.0);
             let secs = |t: u64| t.saturating_sub(start) as f64 / NS;
-            let until = f
-                .completed_at
-                .or(spec.stop.map(|d| d.0.min(end)))
-                .unwrap_or(end);
+            let until = f.active_until(end);
             let full = match (spec.transfer, spec.send_for) {
                 (Some(t), _) => f.bytes_recv == t.0,
                 (None, Some(_)) => f.bytes_recv == f.bytes_sent,

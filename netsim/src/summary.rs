@@ -86,8 +86,7 @@ pub fn fairness_phases(w: &World) -> Vec<FairnessPhase> {
             let Some(from) = f.connected_at else {
                 return (end, end);
             };
-            let stop = f.completed_at.or(f.spec().stop.map(|d| d.0));
-            (from, stop.unwrap_or(end).clamp(from, end))
+            (from, f.active_until(end).clamp(from, end))
         })
         .collect();
     let mut cuts: Vec<u64> = active

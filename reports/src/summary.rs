@@ -126,10 +126,14 @@ fn spread(xs: &[f64], mean_override: Option<f64>) -> Spread {
 pub fn active_samples(f: &FlowData, interval_s: f64) -> impl Iterator<Item = &FlowPoint> {
     let from = f.active_from_s;
     let until = f.active_until_s;
-    f.samples.iter().filter(move |p| match from {
-        Some(from) => p.t_s > from + 1e-9 && p.t_s - interval_s < until - 1e-9,
-        None => false,
-    })
+    f.samples
+        .iter()
+        .filter(move |p| from.is_some_and(|from| overlaps(p.t_s, interval_s, from, until)))
+}
+
+/// Whether the sample interval ending at `t_s` overlaps the window (from, until].
+fn overlaps(t_s: f64, interval_s: f64, from: f64, until: f64) -> bool {
+    t_s > from + 1e-9 && t_s - interval_s < until - 1e-9
 }
 
 /// A flow's mean goodput, Mbit/s: bytes received ×8 over its active window (connected to
@@ -270,7 +274,7 @@ pub fn aggregate_goodput(run: &RunData) -> Vec<(f64, f64)> {
     let mut sums: std::collections::BTreeMap<i64, (f64, f64)> = Default::default();
     for f in &run.flows {
         for p in &f.samples {
-            if p.t_s > from + 1e-9 && p.t_s - dt < until - 1e-9 {
+            if overlaps(p.t_s, dt, from, until) {
                 // Key by microseconds so that equal sample times of different flows meet.
                 let e = sums
                     .entry((p.t_s * 1e6).round() as i64)
