@@ -90,6 +90,14 @@ fn unwrap_seq(near: u64, seq: SeqNumber) -> u64 {
     near.wrapping_add_signed(i64::from(offset))
 }
 
+/// Payload bytes a data packet carries for an MSS (which counts the IP, UDP and UDT
+/// headers).
+fn payload_size(mss: u32) -> usize {
+    (mss as usize)
+        .saturating_sub(crate::packet::UDP_IP_OVERHEAD + crate::packet::HEADER_LEN)
+        .max(1)
+}
+
 fn wire_seq(ext: u64) -> SeqNumber {
     SeqNumber::new(ext as u32)
 }
@@ -230,7 +238,7 @@ impl Connection {
             role,
             start: now,
             mss: opts.mss,
-            payload_size: (opts.mss as usize).saturating_sub(44).max(1),
+            payload_size: payload_size(opts.mss),
             connecting: None,
             isn,
             cc,
@@ -284,7 +292,7 @@ impl Connection {
         self.isn = own_isn;
         let snd = EXT_ORIGIN + u64::from(own_isn.value());
         let rcv = EXT_ORIGIN + u64::from(peer_isn.value());
-        self.payload_size = (self.mss as usize).saturating_sub(44).max(1);
+        self.payload_size = payload_size(self.mss);
         self.snd = SendBuffer::new(snd, self.opts.send_buffer);
         self.snd_next = snd;
         self.snd_last_ack = snd;

@@ -79,7 +79,7 @@ impl Connection {
     /// Writes the receiver loss list, oldest first, as NAK words into `buf`
     /// (as many ranges as fit in one packet for this MSS).
     pub(super) fn encode_loss_list(&self, buf: &mut [u8]) -> Option<usize> {
-        let room = (self.mss as usize).saturating_sub(44).min(buf.len()) & !7;
+        let room = super::payload_size(self.mss).min(buf.len()) & !7;
         let ranges = self
             .rcv_loss
             .ranges()
