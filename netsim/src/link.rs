@@ -182,7 +182,11 @@ pub struct LinkDir {
     /// (serialisation end, bytes) of packets not yet fully serialised.
     queue: VecDeque<(u64, u64)>,
     queue_bytes: u64,
-    in_flight: BinaryHeap<Reverse<InFlight>>,
+    /// Packets on the wire in arrival order: their arrival times never decrease (order is
+    /// preserved), so a queue does what a heap would, in O(1).
+    in_flight: VecDeque<InFlight>,
+    /// Packets held back for reordering (and their duplicates), which arrive out of turn.
+    held: BinaryHeap<Reverse<InFlight>>,
     last_arrival: u64,
     seq: u64,
     counters: LinkCounters,
@@ -198,7 +202,8 @@ impl LinkDir {
             tx_carry: 0,
             queue: VecDeque::new(),
             queue_bytes: 0,
-            in_flight: BinaryHeap::new(),
+            in_flight: VecDeque::new(),
+            held: BinaryHeap::new(),
             last_arrival: 0,
             seq: 0,
             counters: LinkCounters::default(),
@@ -215,8 +220,9 @@ impl LinkDir {
     pub fn set_params(&mut self, now: u64, params: LinkParams) {
         if !params.up && self.params.up {
             self.drain_queue(now);
-            let lost = self.in_flight.len() as u64;
+            let lost = (self.in_flight.len() + self.held.len()) as u64;
             self.in_flight.clear();
+            self.held.clear();
             self.counters.dropped_down += lost;
             self.queue.clear();
             self.queue_bytes = 0;
@@ -307,7 +313,8 @@ impl LinkDir {
         }
         let jitter = self.params.jitter.sample(&mut self.rng);
         let mut at = (depart + self.params.delay + jitter).max(self.last_arrival);
-        if chance(&mut self.rng, self.params.reorder) {
+        let held = chance(&mut self.rng, self.params.reorder);
+        if held {
             self.counters.reordered += 1;
             at += self.params.reorder_delay.max(1);
         } else {
@@ -315,24 +322,41 @@ impl LinkDir {
         }
         if chance(&mut self.rng, self.params.duplicate) {
             self.counters.duplicated += 1;
-            self.push(at, packet.clone());
+            self.push(at, packet.clone(), held);
         }
-        self.push(at, packet);
+        self.push(at, packet, held);
         Ok(())
     }
 
-    fn push(&mut self, at: u64, packet: Packet) {
+    fn push(&mut self, at: u64, packet: Packet, held: bool) {
         self.seq += 1;
-        self.in_flight.push(Reverse(InFlight {
+        let f = InFlight {
             at,
             seq: self.seq,
             packet,
-        }));
+        };
+        if held {
+            self.held.push(Reverse(f));
+        } else {
+            self.in_flight.push_back(f);
+        }
+    }
+
+    /// Whether the next packet to arrive is a held-back one.
+    fn next_is_held(&self) -> bool {
+        match (self.in_flight.front(), self.held.peek()) {
+            (Some(a), Some(Reverse(b))) => b < a,
+            (a, _) => a.is_none(),
+        }
     }
 
     /// When the next packet arrives at the far end.
     pub fn next_delivery(&self) -> Option<u64> {
-        self.in_flight.peek().map(|r| r.0.at)
+        if self.next_is_held() {
+            self.held.peek().map(|r| r.0.at)
+        } else {
+            self.in_flight.front().map(|f| f.at)
+        }
     }
 
     /// The next packet that has arrived by `now`, if any.
@@ -340,7 +364,11 @@ impl LinkDir {
         if self.next_delivery()? > now {
             return None;
         }
-        let f = self.in_flight.pop()?.0;
+        let f = if self.next_is_held() {
+            self.held.pop()?.0
+        } else {
+            self.in_flight.pop_front()?
+        };
         self.counters.delivered += 1;
         self.counters.delivered_bytes += f.packet.wire_len() as u64;
         Some(f.packet)

@@ -3,8 +3,10 @@
 use std::net::SocketAddr;
 use std::rc::Rc;
 
-/// A UDP payload shared between hops, duplicates and capture points without copying.
-pub type Payload = Rc<Vec<u8>>;
+/// A UDP payload shared between hops, duplicates and capture points without copying: one
+/// allocation (counts and bytes together) and the length in the pointer, so handing a packet on
+/// touches no memory of the payload until its bytes are read.
+pub type Payload = Rc<[u8]>;
 
 /// Bytes of IPv4 (20) and UDP (8) headers added to the payload on the wire.
 pub const IP_UDP_OVERHEAD: usize = 28;
@@ -27,32 +29,57 @@ impl Packet {
     }
 }
 
-/// A free list of payloads (the shared box and its buffer) so that the steady state
-/// allocates nothing per packet.
+/// Payloads of this many distinct lengths are pooled (data packets of a few sizes, a few
+/// control packet sizes); others are allocated afresh.
+const POOLED_LENGTHS: usize = 32;
+
+/// Free payloads kept, at most.
+const POOLED_PAYLOADS: usize = 4096;
+
+/// Free lists of payloads by length, so that the steady state allocates nothing per packet.
 #[derive(Default)]
 pub struct BufferPool {
-    free: Vec<Payload>,
+    free: Vec<(usize, Vec<Payload>)>,
+    count: usize,
 }
 
 impl BufferPool {
-    /// A payload holding a copy of `bytes`, reusing a free one when there is one.
+    /// A payload holding a copy of `bytes`, reusing a free one of that length when there is one.
     pub fn make(&mut self, bytes: &[u8]) -> Payload {
-        let mut p = self
+        let reused = self
             .free
-            .pop()
-            .unwrap_or_else(|| Rc::new(Vec::with_capacity(bytes.len())));
-        let v = Rc::get_mut(&mut p).expect("pooled payloads have no other holder");
-        v.clear();
-        v.extend_from_slice(bytes);
-        p
+            .iter_mut()
+            .find(|(len, _)| *len == bytes.len())
+            .and_then(|(_, list)| list.pop());
+        match reused {
+            Some(mut p) => {
+                self.count -= 1;
+                Rc::get_mut(&mut p)
+                    .expect("pooled payloads have no other holder")
+                    .copy_from_slice(bytes);
+                p
+            }
+            None => Rc::from(bytes),
+        }
     }
     /// Returns a payload to the pool if this was its last holder.
     pub fn recycle(&mut self, payload: Payload) {
-        if Rc::strong_count(&payload) == 1
-            && Rc::weak_count(&payload) == 0
-            && self.free.len() < 4096
+        if Rc::strong_count(&payload) != 1
+            || Rc::weak_count(&payload) != 0
+            || self.count >= POOLED_PAYLOADS
         {
-            self.free.push(payload);
+            return;
         }
+        let len = payload.len();
+        let list = match self.free.iter().position(|(l, _)| *l == len) {
+            Some(i) => &mut self.free[i].1,
+            None if self.free.len() < POOLED_LENGTHS => {
+                self.free.push((len, Vec::new()));
+                &mut self.free.last_mut().expect("just pushed").1
+            }
+            None => return,
+        };
+        list.push(payload);
+        self.count += 1;
     }
 }

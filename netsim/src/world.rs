@@ -121,7 +121,8 @@ impl World {
             events_processed: 0,
             datagrams_sent: 0,
             queue: EventQueue::default(),
-            txbuf: vec![0; 2048],
+            // Room for the largest datagram (an MSS of up to 65,535 bytes: jumbo-frame flows).
+            txbuf: vec![0; 65_536],
             rxbuf: vec![0; 256 * 1024],
             local: vec![],
             evbuf: vec![],

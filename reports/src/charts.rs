@@ -22,7 +22,13 @@ fn title(run: &RunData, what: &str) -> String {
 
 const TIME: &str = "time (s)";
 
-/// A series per flow of `value` over the flow's active samples.
+/// Above this many flows a chart draws the spread across flows instead of a line each
+/// (the per-flow numbers are in the page's flow table).
+pub const MAX_FLOW_LINES: usize = 8;
+
+/// A series per flow of `value` over the flow's active samples, or, for more than
+/// [`MAX_FLOW_LINES`] flows, the median and the 10th and 90th percentiles across the flows
+/// active at each sample time.
 fn per_flow(
     run: &RunData,
     suffix: &str,
@@ -30,6 +36,9 @@ fn per_flow(
     mark: Mark,
     value: impl Fn(&FlowPoint) -> f64,
 ) -> Vec<Series> {
+    if run.flows.len() > MAX_FLOW_LINES {
+        return spread_across_flows(run, suffix, color_offset, value);
+    }
     run.flows
         .iter()
         .enumerate()
@@ -43,6 +52,50 @@ fn per_flow(
             })
         })
         .collect()
+}
+
+/// Median, 10th and 90th percentile of `value` across the flows active at each sample time.
+fn spread_across_flows(
+    run: &RunData,
+    suffix: &str,
+    color_offset: usize,
+    value: impl Fn(&FlowPoint) -> f64,
+) -> Vec<Series> {
+    let mut at: std::collections::BTreeMap<i64, (f64, Vec<f64>)> = Default::default();
+    for f in &run.flows {
+        for p in active(f, run) {
+            // Keyed by microseconds so that equal sample times of different flows meet.
+            let e = at
+                .entry((p.t_s * 1e6).round() as i64)
+                .or_insert((p.t_s, vec![]));
+            e.1.push(value(p));
+        }
+    }
+    let n = run.flows.len();
+    let quantiles = [
+        (0.5, format!("median of {n} flows{suffix}"), Mark::Line),
+        (0.1, format!("10th percentile{suffix}"), Mark::Dashed),
+        (0.9, format!("90th percentile{suffix}"), Mark::Dashed),
+    ];
+    let mut out = Vec::new();
+    for (k, (q, label, mark)) in quantiles.into_iter().enumerate() {
+        let points: Vec<(f64, f64)> = at
+            .values_mut()
+            .map(|(t, xs)| {
+                xs.sort_by(f64::total_cmp);
+                (*t, xs[((xs.len() - 1) as f64 * q).round() as usize])
+            })
+            .collect();
+        if !points.is_empty() {
+            out.push(Series {
+                label,
+                points,
+                color: color_offset + k,
+                mark,
+            });
+        }
+    }
+    out
 }
 
 fn active<'a>(f: &'a FlowData, run: &RunData) -> impl Iterator<Item = &'a FlowPoint> + 'a {
@@ -79,15 +132,26 @@ pub fn link_stem(link: &str) -> String {
 
 /// The links whose queue gets a chart: those marked as bottlenecks, or, when none is, those
 /// whose queue ever held a packet.
+/// With more than [`MAX_FLOW_LINES`] such links (a bottleneck per flow), the
+/// [`MAX_FLOW_LINES`] whose queue grew longest, in their order.
 pub fn queue_links(run: &RunData) -> Vec<&LinkData> {
     let marked: Vec<&LinkData> = run.links.iter().filter(|l| l.bottleneck).collect();
-    if !marked.is_empty() {
+    if !marked.is_empty() && marked.len() <= MAX_FLOW_LINES {
         return marked;
     }
-    run.links
+    let mut queued: Vec<(usize, u64, &LinkData)> = run
+        .links
         .iter()
-        .filter(|l| l.samples.iter().any(|q| q.packets > 0))
-        .collect()
+        .enumerate()
+        .map(|(i, l)| (i, l.samples.iter().map(|q| q.packets).max().unwrap_or(0), l))
+        .filter(|&(_, peak, _)| peak > 0)
+        .collect();
+    if queued.len() > MAX_FLOW_LINES {
+        queued.sort_by_key(|&(i, peak, _)| (std::cmp::Reverse(peak), i));
+        queued.truncate(MAX_FLOW_LINES);
+        queued.sort_by_key(|&(i, _, _)| i);
+    }
+    queued.into_iter().map(|(_, _, l)| l).collect()
 }
 
 fn queue_chart(run: &RunData, l: &LinkData) -> NamedChart {
@@ -140,21 +204,42 @@ fn queue_chart(run: &RunData, l: &LinkData) -> NamedChart {
     }
 }
 
+/// Goodput per flow; with many flows, the spread across flows and the aggregate.
+fn goodput_panels(run: &RunData) -> Vec<Panel> {
+    let mut panels = vec![panel(
+        "goodput (Mbit/s)",
+        per_flow(run, "", 0, Mark::Line, |p| p.goodput_mbps),
+        false,
+    )];
+    if run.flows.len() > MAX_FLOW_LINES {
+        let total = Series {
+            label: format!("all {} flows", run.flows.len()),
+            points: crate::summary::aggregate_goodput(run),
+            color: 0,
+            mark: Mark::Line,
+        };
+        panels.insert(0, panel("aggregate goodput (Mbit/s)", vec![total], false));
+    }
+    panels
+}
+
 /// Every chart of a run.
 pub fn run_charts(run: &RunData) -> Vec<NamedChart> {
     let n = run.flows.len().max(1);
     let mut out = vec![
         NamedChart {
             stem: "goodput".into(),
-            caption: "Goodput per flow (application bytes read per interval)".into(),
+            caption: if n > MAX_FLOW_LINES {
+                "Aggregate goodput, and the spread of the flows' goodputs (application bytes \
+                 read per interval)"
+                    .into()
+            } else {
+                "Goodput per flow (application bytes read per interval)".into()
+            },
             chart: Chart {
                 title: title(run, "goodput per flow"),
                 x_label: TIME.into(),
-                panels: vec![panel(
-                    "goodput (Mbit/s)",
-                    per_flow(run, "", 0, Mark::Line, |p| p.goodput_mbps),
-                    false,
-                )],
+                panels: goodput_panels(run),
                 negated_x: false,
                 log_x: false,
             },

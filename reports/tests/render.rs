@@ -199,6 +199,72 @@ fn every_run_plot_kind_renders() {
 }
 
 #[test]
+fn many_flows_draw_their_spread_not_a_line_each() {
+    let two = synthetic(1, 1.0);
+    let mut run = two.clone();
+    run.flows = (0..100)
+        .map(|i| {
+            let mut f = two.flows[i % 2].clone();
+            f.name = format!("f{i}");
+            for p in &mut f.samples {
+                p.goodput_mbps *= 1.0 + i as f64 / 100.0;
+            }
+            f
+        })
+        .collect();
+    // A bottleneck per flow: only the eight longest queues get a chart.
+    run.links = (0..100)
+        .map(|i| {
+            let mut l = two.links[0].clone();
+            l.link = format!("access{i}>");
+            for q in &mut l.samples {
+                q.packets = q.packets * (i % 50) / 49;
+            }
+            l
+        })
+        .collect();
+    let dir = out_dir("many");
+    let queues: Vec<String> = run_charts(&run)
+        .into_iter()
+        .filter_map(|c| c.stem.strip_prefix("queue_").map(String::from))
+        .collect();
+    let longest: Vec<String> = [46, 47, 48, 49, 96, 97, 98, 99]
+        .iter()
+        .map(|i| format!("access{i}-fwd"))
+        .collect();
+    assert_eq!(queues, longest);
+    for c in run_charts(&run) {
+        for p in &c.chart.panels {
+            assert!(p.series.len() <= 6, "{}: {} series", c.stem, p.series.len());
+        }
+        render(&c.chart, &dir, &c.stem);
+    }
+    let goodput = &run_charts(&run)[0].chart;
+    assert_eq!(goodput.panels.len(), 2, "aggregate and spread");
+    let total = &goodput.panels[0].series[0];
+    assert_eq!(total.label, "all 100 flows");
+    let at_10s = |s: &reports::plot::Series| {
+        s.points
+            .iter()
+            .find(|p| (p.0 - 10.0).abs() < 1e-9)
+            .unwrap()
+            .1
+    };
+    let sum: f64 = run.flows.iter().map(|f| f.samples[99].goodput_mbps).sum();
+    assert!((at_10s(total) - sum).abs() < 1e-6);
+    let spread = &goodput.panels[1].series;
+    let labels: Vec<&str> = spread.iter().map(|s| s.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        ["median of 100 flows", "10th percentile", "90th percentile"]
+    );
+    let (median, p10, p90) = (at_10s(&spread[0]), at_10s(&spread[1]), at_10s(&spread[2]));
+    assert!(p10 < median && median < p90, "{p10} {median} {p90}");
+    // Two flows keep a line each.
+    assert_eq!(run_charts(&two)[0].chart.panels[0].series.len(), 2);
+}
+
+#[test]
 fn a_run_folder_holds_every_file() {
     let dir = out_dir("run");
     let w = write_run(&dir, &synthetic(1, 1.0), Default::default()).unwrap();

@@ -9,7 +9,7 @@ fn pkt(len: usize) -> Packet {
     Packet {
         src: a,
         dst: b,
-        payload: Rc::new(vec![0; len - crate::packet::IP_UDP_OVERHEAD]),
+        payload: Rc::from(vec![0; len - crate::packet::IP_UDP_OVERHEAD]),
     }
 }
 
@@ -47,10 +47,10 @@ fn serialisation_remainders_carry() {
     };
     let mut l = LinkDir::new(p, stream(1, "l"));
     let mut small = pkt(28);
-    small.payload = Rc::new(vec![]);
+    small.payload = Rc::from(vec![]);
     for _ in 0..7 {
         let mut q = small.clone();
-        q.payload = Rc::new(vec![0; 0]);
+        q.payload = Rc::from(vec![0; 0]);
         // 28 header bytes each: 224 bits / 7 bit/s = 32 s per packet.
         l.enqueue(0, q).unwrap();
     }
@@ -127,7 +127,7 @@ fn jitter_preserves_order_reorder_breaks_it() {
     let mut n = vec![];
     for i in 0..1000u32 {
         let mut q = pkt(100);
-        q.payload = Rc::new(i.to_le_bytes().to_vec());
+        q.payload = Rc::from(i.to_le_bytes().to_vec());
         l.enqueue(i as u64 * 10_000, q).unwrap();
     }
     while let Some(t) = l.next_delivery() {
