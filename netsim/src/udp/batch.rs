@@ -59,6 +59,17 @@ impl Receiver {
         for (m, slot) in self.meta[..n].iter().zip(self.buf.chunks(SLOT)) {
             let stride = m.stride.max(1);
             let ts = m.timestamp.map(|d| d.as_nanos() as u64);
+            if m.len == 0 {
+                // An empty datagram is a datagram too.
+                out.push(Datagram {
+                    from: m.addr,
+                    kernel_unix_ns: ts,
+                    off: data.len(),
+                    len: 0,
+                });
+                count += 1;
+                continue;
+            }
             let mut at = 0;
             while at < m.len {
                 let len = stride.min(m.len - at);

@@ -306,6 +306,7 @@ impl Relay {
             let joins = run.is_some_and(|(f, t, seg, n)| {
                 f == from
                     && t == to
+                    && len > 0
                     && len <= seg
                     && n < self.senders[from].max_segments()
                     && self.out.len().is_multiple_of(seg)

@@ -381,7 +381,6 @@ async fn drive(shared: &Shared, socket: &UdpSocket) -> io::Result<()> {
         }
         let now = {
             let mut st = shared.lock();
-            let now = shared.now();
             for &(from, at, len) in &rx.items {
                 // Arrival times as UDT4 takes them: when the packet is processed
                 // (`CUDT::processData` reads the clock), at least a microsecond apart. A
@@ -394,6 +393,8 @@ async fn drive(shared: &Shared, socket: &UdpSocket) -> io::Result<()> {
                 st.ep.handle_datagram(t, from, &rx.buf[at..at + len]);
                 st.dispatch(true);
             }
+            // The core's clock never goes back, not even behind a stamp given above.
+            let now = shared.now().max(last_arrival);
             st.ep.handle_timeout(now);
             st.dispatch(false);
             now
