@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -344,4 +345,32 @@ async fn a_thousand_connections_on_one_endpoint() {
     tokio::time::timeout(Duration::from_secs(120), all)
         .await
         .expect("1000 connections within 2 minutes");
+}
+
+/// A peer that connects, delivers and closes before the connecting task runs again: the
+/// connect still succeeds and what was sent is read (the race behind a rendezvous that
+/// failed with `ConnectionLost` on a loaded machine).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_delivers_and_closes_before_connect_returns_is_still_read() {
+    let server = Endpoint::bind(any(false)).await.unwrap();
+    let listener = server.listen(4).unwrap();
+    let client = Endpoint::bind(any(false)).await.unwrap();
+    let mut connect = Box::pin(client.connect(server.local_addr()));
+    // Poll once: the request goes out; the connection completes in the driver task.
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(connect.as_mut().poll(cx))).await;
+    assert!(
+        first.is_pending(),
+        "a connect cannot be done before any round trip"
+    );
+    let mut s = listener.accept().await.unwrap().into_stream();
+    s.write_all(b"early").await.unwrap();
+    s.shutdown().await.unwrap(); // returns once the client acknowledged, then closes
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut c = connect
+        .await
+        .expect("connected before the peer closed")
+        .into_stream();
+    let mut got = Vec::new();
+    c.read_to_end(&mut got).await.unwrap();
+    assert_eq!(got, b"early");
 }

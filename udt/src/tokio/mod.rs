@@ -238,12 +238,14 @@ impl Endpoint {
                 .slots
                 .get_mut(&h)
                 .expect("the slot lives as long as its handle");
-            if let Some(end) = &slot.end {
-                return Poll::Ready(Err(end.error(peer, Some(core_deadline))));
-            }
+            // Connected first: a peer may connect, deliver and close before this task
+            // runs again, and what it sent is still to be read.
             if slot.connected {
                 slot.connect_deadline = None;
                 return Poll::Ready(Ok(()));
+            }
+            if let Some(end) = &slot.end {
+                return Poll::Ready(Err(end.error(peer, Some(core_deadline))));
             }
             slot.status = Some(cx.waker().clone());
             Poll::Pending
