@@ -7,49 +7,38 @@ use crate::packet::{Ack, DataPacket, DropRequest, LossList, HEADER_LEN};
 use crate::time::{Duration, Instant};
 use crate::{Error, Profile};
 
-/// How far behind schedule the sender may fall before it stops catching up (improved
-/// profile): a late driver gets a burst that keeps the average rate, not an unbounded one.
-const MAX_LATENESS_NS: u64 = Duration::SYN.as_micros() * 1000;
-
-/// The pacing clock counts nanoseconds; the core's clock counts microseconds.
-pub(super) fn ns_to_instant(ns: u64) -> Instant {
-    Instant::from_micros(ns.div_ceil(1000))
-}
-
-fn instant_to_ns(t: Instant) -> u64 {
-    t.as_micros().saturating_mul(1000)
-}
+/// How far behind schedule the sender may fall before it stops catching up: a
+/// late driver gets a burst that keeps the average rate, not an unbounded one.
+const MAX_LATENESS_US: f64 = Duration::SYN.as_micros() as f64;
 
 impl Connection {
     /// Puts the sender on the schedule. `now_exactly` moves an already scheduled
     /// sender to `now` (UDT4 does so on NAK and timeout).
     pub(super) fn schedule_send(&mut self, now: Instant, now_exactly: bool) {
         if self.next_send.is_none() || now_exactly {
-            self.next_send = Some(instant_to_ns(now));
+            self.next_send = Some(now.as_micros() as f64);
         }
     }
 
-    /// The inter-packet interval, ns: the CC's period, floored by the maximum bandwidth.
-    fn period_ns(&self) -> u64 {
+    /// The inter-packet interval: the CC's period, floored by the maximum bandwidth.
+    fn period_us(&self) -> f64 {
         let floor = self
             .opts
             .max_bandwidth
             .filter(|&bw| bw > 0)
             .map_or(0.0, |bw| f64::from(self.mss) * 1e6 / bw as f64);
-        let us = self.ctl.pkt_snd_period_us.max(floor);
-        // A period is at least 1 ns and at most a day: a CC cannot stall the clock.
-        (us * 1000.0).round().clamp(1.0, 86_400e9) as u64
+        self.ctl.pkt_snd_period_us.max(floor)
     }
 
     /// The next data packet, if the schedule says one is due.
     pub(super) fn poll_data(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
-        let t = instant_to_ns(now);
+        let t = now.as_micros() as f64;
         let at = self.next_send?;
         if at > t {
             return None;
         }
         let at = match self.opts.profile {
-            Profile::Improved => at.max(t.saturating_sub(MAX_LATENESS_NS)),
+            Profile::Improved => at.max(t - MAX_LATENESS_US),
             // UDT4 (`m_ullTimeDiff`) owes the sender every microsecond it was late.
             Profile::Reference => at,
         };
@@ -62,7 +51,7 @@ impl Connection {
         // Packet pairs: a new packet whose seq ends in 0x0 is followed at once by
         // the next one, so the receiver can measure the link capacity.
         let pair = seq & 0xF == 0;
-        self.next_send = Some(if pair { at } else { at + self.period_ns() });
+        self.next_send = Some(if pair { at } else { at + self.period_us() });
         Some(len)
     }
 
