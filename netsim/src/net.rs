@@ -11,7 +11,7 @@ use crate::loss::LossModel;
 use crate::nat::{Nat, NatConfig};
 use crate::packet::{BufferPool, Packet};
 use crate::rng::stream;
-use crate::scenario::{DirSpec, JitterSpec, LossSpec, Scenario};
+use crate::scenario::{DirSpec, Direction, EventSpec, JitterSpec, LossSpec, Scenario};
 use crate::sim::{Ev, EventQueue};
 use std::collections::{BTreeMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr};
@@ -352,6 +352,35 @@ impl Net {
                 l.sched[dir] = Some(t);
                 q.push(t, Ev::LinkDeliver((link * 2 + dir) as u32));
             }
+        }
+    }
+
+    /// Applies a scheduled link change at `now`: the fields it sets, on top of each chosen
+    /// direction's current parameters. One home for every driver (simulator, wall clock).
+    pub fn apply_event(&mut self, q: &mut EventQueue, now: u64, e: &EventSpec) {
+        let Some(link) = self.links.iter().position(|l| l.name == e.link) else {
+            return; // validated when the scenario loaded
+        };
+        let dirs: &[usize] = match e.direction {
+            Direction::Both => &[0, 1],
+            Direction::Forward => &[0],
+            Direction::Reverse => &[1],
+        };
+        for &d in dirs {
+            let mut p = self.links[link].dirs[d].params().clone();
+            if let Some(up) = e.up {
+                p.up = up;
+            }
+            if let Some(r) = e.rate {
+                p.rate = Some(r.0);
+            }
+            if let Some(delay) = e.delay {
+                p.delay = delay.0;
+            }
+            if let Some(l) = &e.loss {
+                p.loss = loss_model(l);
+            }
+            self.set_link(q, now, link, d, p);
         }
     }
 

@@ -3,10 +3,10 @@
 
 use crate::app::{FlowState, Side};
 use crate::metrics::{Metrics, QueueSample};
-use crate::net::{loss_model, CapturePoint, Net, NodeKind};
+use crate::net::{CapturePoint, Net, NodeKind};
 use crate::packet::Packet;
 use crate::rng::seed_for;
-use crate::scenario::{validate_split as split, CaptureSpec, Direction, Scenario};
+use crate::scenario::{validate_split as split, CaptureSpec, Scenario};
 use crate::sim::{Ev, EventQueue};
 use crate::timing::HostTiming;
 use crate::transport::{Conn, ConnEvent, ConnOptions, Transport, TransportFactory};
@@ -385,34 +385,8 @@ impl World {
     }
 
     fn link_change(&mut self, i: usize) {
-        let e = self.scenario.events[i].clone();
-        let link = self
-            .net
-            .links
-            .iter()
-            .position(|l| l.name == e.link)
-            .expect("validated");
-        let dirs: &[usize] = match e.direction {
-            Direction::Both => &[0, 1],
-            Direction::Forward => &[0],
-            Direction::Reverse => &[1],
-        };
-        for &d in dirs {
-            let mut p = self.net.links[link].dirs[d].params().clone();
-            if let Some(up) = e.up {
-                p.up = up;
-            }
-            if let Some(r) = e.rate {
-                p.rate = Some(r.0);
-            }
-            if let Some(delay) = e.delay {
-                p.delay = delay.0;
-            }
-            if let Some(l) = &e.loss {
-                p.loss = loss_model(l);
-            }
-            self.net.set_link(&mut self.queue, self.now, link, d, p);
-        }
+        let e = &self.scenario.events[i];
+        self.net.apply_event(&mut self.queue, self.now, e);
     }
 
     fn deliver_local(&mut self, local: &mut Vec<(usize, Packet)>) {

@@ -9,10 +9,9 @@
 
 use crate::capture::CaptureSink;
 use crate::metrics::QueueSample;
-use crate::net::loss_model;
 use crate::output::{pcap_sinks, product, write_results, Provenance};
 use crate::packet::Packet;
-use crate::scenario::{Direction, Scenario};
+use crate::scenario::Scenario;
 use crate::sim::{Ev, EventQueue};
 use crate::summary::Summary;
 use crate::world::World;
@@ -169,33 +168,10 @@ impl WallNet {
         }
     }
 
-    /// Scheduled link change `i` (as the simulator's `World::link_change`).
+    /// Scheduled link change `i`.
     fn link_change(&mut self, now: u64, i: usize) {
-        let e = self.w.scenario.events[i].clone();
-        let Some(link) = self.w.net.links.iter().position(|l| l.name == e.link) else {
-            return;
-        };
-        let dirs: &[usize] = match e.direction {
-            Direction::Both => &[0, 1],
-            Direction::Forward => &[0],
-            Direction::Reverse => &[1],
-        };
-        for &d in dirs {
-            let mut p = self.w.net.links[link].dirs[d].params().clone();
-            if let Some(up) = e.up {
-                p.up = up;
-            }
-            if let Some(r) = e.rate {
-                p.rate = Some(r.0);
-            }
-            if let Some(delay) = e.delay {
-                p.delay = delay.0;
-            }
-            if let Some(l) = &e.loss {
-                p.loss = loss_model(l);
-            }
-            self.w.net.set_link(&mut self.q, now, link, d, p);
-        }
+        let e = &self.w.scenario.events[i];
+        self.w.net.apply_event(&mut self.q, now, e);
     }
 
     /// One queue sample of every rate-limited link direction at model time `t`.
