@@ -20,6 +20,11 @@
 //! The scenario must have exactly one flow, from one host to another, with a bulk
 //! workload: the real programs send for the whole window.
 
+// The one g++ step for the reference peer, shared with the tests of every crate.
+#[path = "../../udt/tests/peer/compile.rs"]
+#[allow(dead_code)] // its test helper is not used here
+mod peer_compile;
+
 use crate::run::{run, RunOptions};
 use crate::scenario::{ProfileSpec, Scenario};
 use crate::timing::TimingSpec;
@@ -316,7 +321,7 @@ impl Programs {
         let needs_ref = opts.ways.iter().any(|w| w == "reference");
         let peer = match (&opts.peer, needs_ref) {
             (Some(p), _) => Ok(p.clone()),
-            (None, true) => build_peer(out),
+            (None, true) => peer_compile::build_peer(out),
             (None, false) => Err("not needed".into()),
         };
         Ok(Programs {
@@ -325,27 +330,6 @@ impl Programs {
             peer,
         })
     }
-}
-
-/// Compiles the project's peer program against the reference library.
-fn build_peer(out: &Path) -> Result<PathBuf, String> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../udt/tests/peer/udt4_peer.cpp");
-    let bin = out.join("udt4_peer");
-    let res = Command::new("g++")
-        .args(["-O2", "-o"])
-        .arg(&bin)
-        .arg(&src)
-        .args(["-ludt", "-lpthread"])
-        .output()
-        .map_err(|e| format!("g++ is not available ({e}); install g++ and libudt-dev"))?;
-    if !res.status.success() {
-        return Err(format!(
-            "g++ could not build the reference peer from {} (is libudt-dev installed?): {}",
-            src.display(),
-            String::from_utf8_lossy(&res.stderr).trim()
-        ));
-    }
-    Ok(bin)
 }
 
 /// Children killed when dropped.

@@ -54,9 +54,7 @@ fn the_reference_runs_through_the_relay_beside_the_simulator() {
     let peer = match peer_compile::build_peer(&out) {
         Ok(p) => p,
         Err(why) => {
-            let required = std::env::var("UDT_REQUIRE_TOOLS").is_ok_and(|v| v == "1");
-            assert!(!required && !why.starts_with("g++ failed"), "{why}");
-            eprintln!("skipped: {why}");
+            peer_compile::cannot_build(&why);
             return;
         }
     };

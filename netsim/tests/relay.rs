@@ -55,14 +55,7 @@ fn peer() -> Option<PathBuf> {
     match PEER.get_or_init(|| peer_compile::build_peer(Path::new(env!("CARGO_TARGET_TMPDIR")))) {
         Ok(p) => Some(p.clone()),
         Err(why) => {
-            // A peer that does not compile is a failure everywhere; a missing tool only
-            // where tools are required (CI sets UDT_REQUIRE_TOOLS=1).
-            let required = std::env::var("UDT_REQUIRE_TOOLS").is_ok_and(|v| v == "1");
-            assert!(
-                !required && !why.starts_with("g++ failed"),
-                "the reference peer: {why}"
-            );
-            eprintln!("skipped: {why}");
+            peer_compile::cannot_build(why);
             None
         }
     }
