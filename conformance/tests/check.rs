@@ -343,6 +343,10 @@ fn timing_captures(
     let mut v = late.clone();
     delay_from(&mut v, requests[5], 150 * MS);
     add("hs_retry_late", &v, &[], &["HS-RTX-1"]);
+    // The 4th retry 245 ms after the 3rd: early by less than a wake-up.
+    let mut v = late.clone();
+    v[requests[4]].time_ns = v[requests[3]].time_ns + 245 * MS;
+    add("hs_retry_early", &v, &[], &["HS-RTX-1"]);
 
     // ACK-5: two full ACKs (sub-sequence 64 and 65) of a paced stretch of data go, with
     // their ACK2s, and the later ones are renumbered: no skip shows a capture loss.

@@ -20,7 +20,7 @@ struct Period {
     start_ns: Option<u64>,
     /// The data packet that made a full ACK due: frame, time.
     due: Option<(u64, u64)>,
-    /// The first packet from the sender more than SYN + lag after that: frame, time.
+    /// The first new data packet more than SYN + lag + RTT after that: frame, time.
     deadline: Option<(u64, u64)>,
     /// The receiver's RTT as its last full ACK reported it, ns: a capture away from the
     /// receiver sees its ACKs up to an RTT after the data that made them due.
@@ -49,7 +49,7 @@ impl Ack5 {
         let msg = match ack {
             Some(a) => format!(
                 "full ACK from {r} {} after the data that made it due (UDT4: one every SYN, 10 ms, while data arrives)",
-                ms(a.time_ns - due.1)
+                ms(a.time_ns.saturating_sub(due.1))
             ),
             None => format!("no full ACK from {r} after this data although data kept arriving"),
         };

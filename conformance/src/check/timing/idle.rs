@@ -81,7 +81,7 @@ impl Idle {
                 out.answers.push(Answer {
                     frames: [p.frame, a.frame],
                     side: s,
-                    gap_ns: p.time_ns - a.time_ns,
+                    gap_ns: p.time_ns.saturating_sub(a.time_ns),
                     period_ns: period.ns(),
                     peer_backed_off: timers[r].run >= 2,
                 });
@@ -107,7 +107,7 @@ impl Idle {
     fn visit(&mut self, t: &mut Timer, period: &ExpPeriod, p: &Pkt) {
         let expiry_ns = t.expiry.map_or(0, |e| e.0);
         let start = t.heard_ns.max(expiry_ns).max(t.fresh_ns);
-        let since = p.time_ns - start;
+        let since = p.time_ns.saturating_sub(start);
         let keepalive = matches!(p.kind, Kind::Other("keepalive"));
         let resent = match &p.kind {
             Kind::Data { seq, .. } => {

@@ -57,6 +57,11 @@ pub const PAIR_GAP_NS: u64 = 1_000_000;
 pub const HS_RETRY_NS: u64 = 250_000_000;
 /// Retries up to 250 ms plus two wake-ups pass.
 pub const HS_RETRY_OK_NS: u64 = HS_RETRY_NS + 2 * SYN_NS;
+/// Retries sooner than 250 ms less one wake-up fail; between that and 250 ms (less 1 ms
+/// of timestamp rounding) they warn: an endpoint's clock reading may precede the
+/// request's departure (our tokio driver's first request left 1.9 ms after the core
+/// stamped it, so its first retry shows 248.1 ms after it).
+pub const HS_RETRY_EARLY_NS: u64 = HS_RETRY_NS - SYN_NS;
 /// Longer than two periods is another period (or a missed retry), not a late one.
 pub const HS_RETRY_LATE_NS: u64 = 2 * HS_RETRY_NS;
 
@@ -180,7 +185,7 @@ pub fn handshake_rtt_ns(cx: &super::Cx) -> u64 {
         .iter()
         .rev()
         .find(|p| p.side != answer.side && matches!(p.kind, super::Kind::Handshake { .. }))
-        .map_or(0, |q| answer.time_ns - q.time_ns)
+        .map_or(0, |q| answer.time_ns.saturating_sub(q.time_ns))
 }
 
 /// Milliseconds with one decimal, for findings.

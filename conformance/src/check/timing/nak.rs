@@ -74,7 +74,10 @@ impl Rule for Nak2 {
         let mut found = vec![];
         let mut judged = false;
         for (s, gaps) in self.gaps.iter().enumerate() {
-            let in_time = |g: &Gap| g.nak.is_some_and(|n| n.1 - g.time_ns <= NAK_DELAY_NS);
+            let in_time = |g: &Gap| {
+                g.nak
+                    .is_some_and(|n| n.1.saturating_sub(g.time_ns) <= NAK_DELAY_NS)
+            };
             // A receiver that reported another gap at once does so: a late or missing
             // NAK here was lost before the capture point.
             let nak_at_once = gaps.iter().any(in_time);
@@ -93,7 +96,10 @@ impl Rule for Nak2 {
                     }
                     Some((f, at)) => (
                         vec![f, g.frame],
-                        format!("{what}but reported it only {} later", ms(at - g.time_ns)),
+                        format!(
+                            "{what}but reported it only {} later",
+                            ms(at.saturating_sub(g.time_ns))
+                        ),
                     ),
                     // Never resent nor acknowledged: the capture cannot tell.
                     None if !g.resent && !g.acked => continue,

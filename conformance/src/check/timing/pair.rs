@@ -38,7 +38,7 @@ impl Rule for Pair1 {
         };
         let s = p.side;
         if let Some(o) = self.open[s].take() {
-            let gap = p.time_ns - o.time_ns;
+            let gap = p.time_ns.saturating_sub(o.time_ns);
             match (o.heard, gap <= PAIR_GAP_NS) {
                 (true, _) => {}
                 (false, true) => self.good[s] += 1,

@@ -2,13 +2,13 @@
 
 use udt::packet::ReqType;
 
-use super::{ms, HS_RETRY_LATE_NS, HS_RETRY_NS, HS_RETRY_OK_NS};
+use super::{ms, HS_RETRY_EARLY_NS, HS_RETRY_LATE_NS, HS_RETRY_NS, HS_RETRY_OK_NS};
 use crate::check::flow::{applies_if, push, Track};
 use crate::check::{fail, fail_unless, warn, Cx, Finding, Kind, Mode, Pkt, Rule, Verdict};
 
 /// HS-RTX-1: a connecting side re-sends its unanswered request every 250 ms (§3.5):
-/// not sooner, and a retry later than [`HS_RETRY_OK_NS`] is a warning (a loaded host),
-/// later than [`HS_RETRY_LATE_NS`] a failure. Only requests sent again with nothing
+/// sooner than [`HS_RETRY_EARLY_NS`] fails and up to 250 ms warns; later than
+/// [`HS_RETRY_OK_NS`] warns (a loaded host) and later than [`HS_RETRY_LATE_NS`] fails. Only requests sent again with nothing
 /// from the peer in between are judged: an answer changes the state, and the next
 /// request goes at once.
 #[derive(Default)]
@@ -33,7 +33,7 @@ impl Rule for HsRtx1 {
         }
         if let Some((req, frame, at)) = self.last[s].filter(|l| l.0 == hs.req_type) {
             self.judged = true;
-            let gap = p.time_ns - at;
+            let gap = p.time_ns.saturating_sub(at);
             let msg = format!(
                 "{} sent its request (reqtype {}) again {} after the last (UDT4: every 250 ms)",
                 cx.conn.addrs[s],
@@ -41,9 +41,11 @@ impl Rule for HsRtx1 {
                 ms(gap)
             );
             let frames = vec![p.frame, frame];
-            // 1 ms for timestamp rounding.
-            if gap + 1_000_000 < HS_RETRY_NS {
+            if gap < HS_RETRY_EARLY_NS {
                 push(&mut self.found, fail(frames, msg));
+            } else if gap + 1_000_000 < HS_RETRY_NS {
+                // 1 ms for timestamp rounding.
+                push(&mut self.found, warn(frames, msg));
             } else if gap > HS_RETRY_LATE_NS {
                 push(&mut self.found, fail_unless(cx.facts.gaps, frames, msg));
             } else if gap > HS_RETRY_OK_NS {
