@@ -15,9 +15,7 @@ pub mod nak;
 pub mod pair;
 pub mod retry;
 
-use std::collections::BTreeSet;
-
-use super::flow::EXP_MIN_NS;
+use super::flow::{RangeSet, EXP_MIN_NS};
 use udt::packet::AckInfo;
 
 /// UDT4's SYN, the ACK timer period (§5.1).
@@ -130,29 +128,25 @@ pub struct InOrder {
     /// Highest number seen.
     max: Option<i64>,
     /// Numbers below it not seen, or reported lost.
-    missing: BTreeSet<i64>,
+    missing: RangeSet,
 }
-
-/// The most numbers one jump or NAK range adds to [`InOrder`]'s missing set; a larger
-/// one is not a loss a receiver reports but a broken packet, which other checks report.
-const MAX_RANGE: i64 = 100_000;
 
 impl InOrder {
     /// The first relative sequence number not held in order.
     pub fn next(&self) -> i64 {
         let after = self.max.map_or(0, |m| m + 1);
-        self.missing.first().copied().unwrap_or(after)
+        self.missing.first().unwrap_or(after)
     }
 
     /// A data packet arrived.
     pub fn arrive(&mut self, rel: i64) {
         match self.max {
             Some(m) if rel <= m => {
-                self.missing.remove(&rel);
+                self.missing.remove(rel);
             }
             _ => {
-                let from = self.max.map_or(rel, |m| (m + 1).max(rel - MAX_RANGE));
-                self.missing.extend(from..rel);
+                self.missing
+                    .insert(self.max.map_or(rel, |m| m + 1), rel - 1);
                 self.max = Some(rel);
             }
         }
@@ -160,7 +154,7 @@ impl InOrder {
 
     /// An ACK says everything below `rel` arrived.
     pub fn acked(&mut self, rel: i64) {
-        self.missing = self.missing.split_off(&rel);
+        self.missing.remove_below(rel);
         if self.max.is_none_or(|m| m + 1 < rel) {
             self.max = Some(rel - 1);
         }
@@ -168,8 +162,7 @@ impl InOrder {
 
     /// A NAK says `a..=b` did not arrive.
     pub fn lost(&mut self, a: i64, b: i64) {
-        let b = b.min(self.max.unwrap_or(b)).min(a + MAX_RANGE);
-        self.missing.extend(a..=b);
+        self.missing.insert(a, b.min(self.max.unwrap_or(b)));
     }
 }
 
