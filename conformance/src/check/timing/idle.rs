@@ -50,10 +50,15 @@ struct Idle {
 /// Per side: when its EXP timer last started, and why.
 #[derive(Clone, Copy, Default)]
 struct Timer {
+    /// The peer's last packet (the handshake's completion at first).
     heard_ns: u64,
+    /// The side's last expiry: time, and how long it had waited.
     expiry: Option<(u64, u64)>,
+    /// The side's last new data packet: the application's send restarts the timer.
     fresh_ns: u64,
+    /// The highest sequence number the side sent.
     max: Option<SeqNumber>,
+    /// Expiries since the side last heard from its peer.
     run: u32,
 }
 
