@@ -6,7 +6,8 @@
 //! Each rule is a small visitor ([`Rule`]) registered beside its [`CheckInfo`] in the
 //! table below: it is shown every packet of the connection in capture order, keeps its own
 //! state, and gives its [`Verdict`] at the end. Adding a check is one line in the table and
-//! one visitor (the handshake rules in `handshake.rs`, the rest in `flow/`).
+//! one visitor (the handshake rules in `handshake.rs`, the timing rules in `timing/`, the
+//! rest in `flow/`).
 //!
 //! Captures can miss packets (a lossy link drops a packet before the capture point, a
 //! capture stops early), so rules tell apart what the capture cannot show from what the
@@ -17,6 +18,7 @@ pub mod conns;
 mod flow;
 mod handshake;
 pub mod output;
+mod timing;
 
 use std::net::SocketAddr;
 
@@ -72,6 +74,8 @@ checks! {
         => handshake::HsIsn1;
     HS_MSS_1 = "HS-MSS-1", "§1.1, §3.4, §3.9", "MSS and flow window are negotiated and no data packet exceeds the MSS"
         => handshake::HsMss1;
+    HS_RTX_1 = "HS-RTX-1", "§3.5", "an unanswered connection request is sent again every 250 ms"
+        => timing::retry::HsRtx1;
     DATA_1 = "DATA-1", "§3.3 step 5, §3.5, §3.9", "no data before the handshake completes"
         => flow::seq::Data1;
     DATA_2 = "DATA-2", "§4.1, §6.1", "data sequence numbers advance by one except for retransmissions"
@@ -86,12 +90,26 @@ checks! {
         => flow::ack::Ack3;
     ACK_4 = "ACK-4", "§2.2, §5.3", "light ACKs carry sub-sequence 0 and come once per 64 data packets"
         => flow::ack::Ack4;
+    ACK_5 = "ACK-5", "§5.1, §5.2", "while data arrives, a full ACK follows every SYN (10 ms)"
+        => timing::ack::Ack5;
+    ACK_6 = "ACK-6", "§5.3", "a light ACK comes every 64 packets that arrive in order between full ACKs"
+        => timing::ack::Ack6;
     NAK_1 = "NAK-1", "§2.3, §5.4", "NAK ranges are well formed and within what was sent"
         => flow::nak::Nak1;
+    NAK_2 = "NAK-2", "§5.4", "a loss is reported by a NAK as soon as the gap shows"
+        => timing::nak::Nak2;
     MSG_1 = "MSG-1", "§1.2, §4.3", "message numbers and boundary flags are consistent"
         => flow::msg::Msg1;
     SHUT_1 = "SHUT-1", "§2.5, §8.5", "nothing after shutdown"
         => flow::shut::Shut1;
+    PAIR_1 = "PAIR-1", "§5.7, §6.1", "every 16th new data packet is followed at once by the next (packet pair)"
+        => timing::pair::Pair1;
+    KA_1 = "KA-1", "§5.5, §2.5", "an idle side sends a keep-alive one EXP period after it last heard from its peer"
+        => timing::idle::Ka1;
+    EXP_1 = "EXP-1", "§5.5", "with a silent peer, each expiry waits longer than the one before (backoff)"
+        => timing::idle::Exp1;
+    EXP_2 = "EXP-2", "§5.5, §8.6", "a side whose peer stays silent breaks the connection after 16 expiries"
+        => timing::idle::Exp2;
 }
 
 /// How bad one finding is.

@@ -119,3 +119,24 @@ pub fn insert_after_previous(v: &mut Vec<Datagram>, at: usize, mut d: Datagram) 
     d.time_ns = v[at - 1].time_ns + 1_000;
     v.insert(at, d);
 }
+
+/// Delays datagram `from` and every later one by `ns`: a pause in the capture.
+pub fn delay_from(v: &mut [Datagram], from: usize, ns: u64) {
+    for d in &mut v[from..] {
+        d.time_ns += ns;
+    }
+}
+
+/// Indices of the keep-alives.
+pub fn keepalives(v: &[Datagram]) -> Vec<usize> {
+    find(v, |d| matches!(control(d), Some(Control::KeepAlive)))
+}
+
+/// Removes the datagrams at `idx` (any order).
+pub fn remove_all(v: &mut Vec<Datagram>, idx: &[usize]) {
+    let mut i = 0;
+    v.retain(|_| {
+        i += 1;
+        !idx.contains(&(i - 1))
+    });
+}

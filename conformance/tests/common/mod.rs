@@ -7,10 +7,13 @@ pub mod frames;
 use std::path::PathBuf;
 
 /// The reference captures recorded from the C++ UDT4 library.
-pub const REFERENCE: [&str; 9] = [
+pub const REFERENCE: [&str; 12] = [
     "cs_clean_transfer",
     "cs_handshake_transfer",
     "cs_idle_keepalive",
+    "cs_late_listener",
+    "cs_silent_peer_data",
+    "cs_silent_peer_idle",
     "lossy_transfer",
     "lossy_transfer_5mib_snap256",
     "rejected_socktype",

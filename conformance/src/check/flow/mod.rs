@@ -165,6 +165,19 @@ impl RangeSet {
         self.0 = out;
     }
 
+    /// The smallest number in the set.
+    pub fn first(&self) -> Option<i64> {
+        self.0.first().map(|r| r.0)
+    }
+
+    /// Takes out every number below `v`.
+    pub fn remove_below(&mut self, v: i64) {
+        self.0.retain(|r| r.1 >= v);
+        if let Some(r) = self.0.first_mut() {
+            r.0 = r.0.max(v);
+        }
+    }
+
     /// Takes `v` out; whether it was in.
     pub fn remove(&mut self, v: i64) -> bool {
         let Some(i) = self.0.iter().position(|&(x, y)| x <= v && v <= y) else {
@@ -348,5 +361,9 @@ mod tests {
         assert_eq!(r.0, vec![(5, 6), (8, 9)]);
         r.insert(3, 1); // empty
         assert_eq!(r.0.len(), 2);
+        r.remove_below(6);
+        assert_eq!((r.0.clone(), r.first()), (vec![(6, 6), (8, 9)], Some(6)));
+        r.remove_below(10);
+        assert_eq!(r.first(), None);
     }
 }
