@@ -92,6 +92,11 @@ impl Metrics {
             }
             self.sample_flow(t, i, &f.spec().name, f.bytes_recv, st);
         }
+        self.sample_links(t, net);
+    }
+
+    /// Records the queue of every rate-limited link direction at `t`.
+    fn sample_links(&mut self, t: u64, net: &mut Net) {
         for l in &mut net.links {
             for (d, arrow) in [(0, '>'), (1, '<')] {
                 if l.dirs[d].params().rate.is_none() {
