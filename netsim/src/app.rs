@@ -1,10 +1,13 @@
 //! Workloads: what the applications on each side of a flow do with their UDT connection —
 //! bulk transfer of N bytes or for a duration, or a stream of messages — and what they observe
-//! (bytes, integrity, message latency, connect and completion times).
+//! (bytes, integrity, message latency, connect and completion times) — and the socket options
+//! they open their connections with.
 
-use crate::scenario::FlowSpec;
-use crate::transport::{Conn, Transport};
+use crate::clock::{span_to_udt, to_udt};
+use crate::scenario::{FlowSpec, Mode};
 use std::sync::OnceLock;
+use udt::packet::SocketType;
+use udt::{ConnectionHandle as Conn, Endpoint, SocketOptions};
 
 /// Period of the deterministic data pattern (a prime, so it does not line up with packets).
 pub const PATTERN_PERIOD: usize = 65_521;
@@ -37,6 +40,56 @@ pub fn pattern_matches(offset: u64, data: &[u8]) -> bool {
         off = (off + chunk.len()) % PATTERN_PERIOD;
     }
     true
+}
+
+/// The `udt::SocketOptions` both ends of flow `f` use: its mode, congestion control and the
+/// scenario's `options` (UDT's defaults for what it leaves out).
+pub fn socket_options(f: &FlowSpec) -> SocketOptions {
+    let mut s = SocketOptions {
+        socket_type: match f.mode {
+            Mode::Stream => SocketType::Stream,
+            Mode::Message => SocketType::Dgram,
+        },
+        ..Default::default()
+    };
+    let x = &f.options;
+    if let Some(v) = x.mss {
+        s.mss = v;
+    }
+    if let Some(v) = x.flight_flag_size {
+        s.flight_flag_size = v;
+    }
+    if let Some(v) = x.send_buffer {
+        s.send_buffer = v;
+    }
+    if let Some(v) = x.recv_buffer {
+        s.recv_buffer = v;
+    }
+    if let Some(v) = x.max_bandwidth {
+        s.max_bandwidth = Some(v.0 / 8);
+    }
+    if let Some(v) = x.linger {
+        s.linger = span_to_udt(v.0);
+    }
+    if let Some(p) = x.profile {
+        s.profile = p.into();
+    }
+    if let Some(cc) = &f.cc {
+        s.congestion = cc.clone();
+    }
+    s
+}
+
+/// Sees a message workload's messages inside the application, for tests that need more than
+/// the workload's own checks: it may give a message another body before it is sent, and must
+/// give a received message the workload's format back before the workload checks it.
+pub trait MessageTap {
+    /// Message `msg` (number, send time, body) is about to be sent.
+    fn sending(&mut self, now: u64, msg: &mut [u8]);
+    /// UDT took message `msg` (as `sending` left it).
+    fn sent(&mut self, now: u64, msg: &[u8]);
+    /// Message `msg` arrived.
+    fn received(&mut self, now: u64, msg: &mut [u8]);
 }
 
 /// Which side of a flow an endpoint is.
@@ -94,7 +147,7 @@ pub struct FlowState {
     /// Largest message latency, ns.
     pub latency_max: u64,
     /// Sender statistics at the last sample or before closing.
-    pub last_stats: Option<crate::transport::ConnStats>,
+    pub last_stats: Option<udt::Stats>,
     /// Scratch for building messages.
     pub msg_buf: Vec<u8>,
 }
@@ -133,7 +186,7 @@ impl FlowState {
     }
 
     /// Offers bulk data to the sender connection until UDT stops taking it.
-    pub fn pump_send(&mut self, now: u64, t: &mut dyn Transport) {
+    pub fn pump_send(&mut self, now: u64, ep: &mut Endpoint) {
         let Some(c) = self.sender_conn else { return };
         if self.connected_at.is_none() || self.sending_done || self.spec().messages.is_some() {
             return;
@@ -150,7 +203,9 @@ impl FlowState {
             }
             let off = (self.bytes_sent % PATTERN_PERIOD as u64) as usize;
             let len = remaining.min(PATTERN_PERIOD as u64) as usize;
-            match t.send_static(now, c, &p[off..off + len]) {
+            // The pattern lives for the whole run: UDT keeps it without copying.
+            let data = bytes::Bytes::from_static(&p[off..off + len]);
+            match ep.send_bytes(to_udt(now), c, data) {
                 Ok(0) | Err(_) => return,
                 Ok(n) => self.bytes_sent += n as u64,
             }
@@ -158,7 +213,12 @@ impl FlowState {
     }
 
     /// Sends message number `msgs_sent` (message workloads).
-    pub fn send_message(&mut self, now: u64, t: &mut dyn Transport) {
+    pub fn send_message(
+        &mut self,
+        now: u64,
+        ep: &mut Endpoint,
+        mut tap: Option<&mut (dyn MessageTap + 'static)>,
+    ) {
         let Some(c) = self.sender_conn else { return };
         let Some(m) = self.spec().messages.clone() else {
             return;
@@ -174,9 +234,14 @@ impl FlowState {
             buf.extend_from_slice(&pattern()[off..off + n]);
             off = (off + n) % PATTERN_PERIOD;
         }
-        if t.send_msg(now, c, &buf, m.ttl.map(|d| d.0), m.in_order)
-            .is_ok()
-        {
+        if let Some(tap) = tap.as_deref_mut() {
+            tap.sending(now, &mut buf);
+        }
+        let ttl = m.ttl.map(|d| span_to_udt(d.0));
+        if ep.send_msg(to_udt(now), c, &buf, ttl, m.in_order).is_ok() {
+            if let Some(tap) = tap {
+                tap.sent(now, &buf);
+            }
             self.msgs_sent += 1;
             self.bytes_sent += size as u64;
         }
@@ -187,10 +252,19 @@ impl FlowState {
     }
 
     /// Reads everything readable on the receiver connection.
-    pub fn pump_recv(&mut self, now: u64, t: &mut dyn Transport, buf: &mut [u8]) {
+    pub fn pump_recv(
+        &mut self,
+        now: u64,
+        ep: &mut Endpoint,
+        buf: &mut [u8],
+        mut tap: Option<&mut (dyn MessageTap + 'static)>,
+    ) {
         let Some(c) = self.receiver_conn else { return };
         if self.spec().messages.is_some() {
-            while let Ok(Some(m)) = t.recv_msg(c) {
+            while let Ok(Some(mut m)) = ep.recv_msg(c) {
+                if let Some(tap) = tap.as_deref_mut() {
+                    tap.received(now, &mut m);
+                }
                 self.on_message(now, &m);
             }
             if let Some(n) = self.spec().messages.as_ref().and_then(|m| m.count) {
@@ -201,7 +275,7 @@ impl FlowState {
             return;
         }
         loop {
-            match t.recv(c, buf) {
+            match ep.recv(c, buf) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
                     if !pattern_matches(self.bytes_recv, &buf[..n]) {

@@ -9,10 +9,10 @@
 
 pub mod app;
 pub mod capture;
+pub mod clock;
 pub mod error;
 pub mod expect;
 pub mod fidelity;
-pub mod host;
 pub mod link;
 pub mod loss;
 pub mod metrics;
@@ -27,6 +27,5 @@ pub mod sim;
 pub mod summary;
 pub mod sweep;
 pub mod timing;
-pub mod transport;
 pub mod udp;
 pub mod world;

@@ -1,7 +1,9 @@
 //! Time series sampled at a fixed interval: per flow (goodput, send rate, retransmissions,
 //! losses, RTT, cwnd, flow window, sending period) and per link direction (queue occupancy).
 
-use crate::transport::ConnStats;
+use crate::app::FlowState;
+use crate::net::Net;
+use udt::Stats;
 
 /// One sample of one flow.
 #[derive(Clone, Debug, Default, serde::Serialize)]
@@ -59,7 +61,7 @@ pub struct Metrics {
     /// Queue samples in time order.
     pub queues: Vec<QueueSample>,
     last_recv: Vec<u64>,
-    last_stats: Vec<ConnStats>,
+    last_stats: Vec<Stats>,
 }
 
 impl Metrics {
@@ -68,20 +70,54 @@ impl Metrics {
         Metrics {
             interval,
             last_recv: vec![0; n_flows],
-            last_stats: vec![ConnStats::default(); n_flows],
+            last_stats: vec![Stats::default(); n_flows],
             ..Default::default()
         }
     }
 
-    /// Records flow `i` at `t`: `bytes_recv` read so far, sender statistics if connected.
-    pub fn sample_flow(
+    /// One sample at `t` of every flow and every rate-limited link direction, whichever
+    /// driver runs them. `stats(i, flow)` reads flow `i`'s sender statistics now; when it has
+    /// none (not connected, or closed), the flow's last ones stand.
+    pub fn sample(
         &mut self,
         t: u64,
-        i: usize,
-        name: &str,
-        bytes_recv: u64,
-        st: Option<ConnStats>,
+        flows: &mut [FlowState],
+        net: &mut Net,
+        mut stats: impl FnMut(usize, &FlowState) -> Option<Stats>,
     ) {
+        for (i, f) in flows.iter_mut().enumerate() {
+            let st = stats(i, f);
+            if st.is_some() {
+                f.last_stats = st;
+            }
+            self.sample_flow(t, i, &f.spec().name, f.bytes_recv, st);
+        }
+        self.sample_links(t, net);
+    }
+
+    /// Records the queue of every rate-limited link direction at `t`.
+    fn sample_links(&mut self, t: u64, net: &mut Net) {
+        for l in &mut net.links {
+            for (d, arrow) in [(0, '>'), (1, '<')] {
+                if l.dirs[d].params().rate.is_none() {
+                    continue;
+                }
+                let (packets, bytes) = l.dirs[d].occupancy(t);
+                let c = l.dirs[d].counters();
+                self.queues.push(QueueSample {
+                    t_ns: t,
+                    link: format!("{}{arrow}", l.name),
+                    packets,
+                    bytes,
+                    dropped_queue: c.dropped_queue,
+                    dropped_loss: c.dropped_loss,
+                });
+            }
+        }
+    }
+
+    /// Records flow `i` at `t`: `bytes_recv` read so far, sender statistics if connected.
+    fn sample_flow(&mut self, t: u64, i: usize, name: &str, bytes_recv: u64, st: Option<Stats>) {
         let secs = self.interval as f64 / 1e9;
         let st = st.unwrap_or(self.last_stats[i]);
         let prev = self.last_stats[i];
@@ -98,9 +134,9 @@ impl Metrics {
             rcv_loss: st
                 .pkt_rcv_loss_total
                 .saturating_sub(prev.pkt_rcv_loss_total),
-            rtt_ms: st.rtt_us / 1000.0,
+            rtt_ms: f64::from(st.rtt_us) / 1000.0,
             cwnd: st.cwnd,
-            flow_window: st.flow_window,
+            flow_window: f64::from(st.flow_window),
             send_period_us: st.send_period_us,
             bytes_recv,
         });

@@ -75,19 +75,16 @@ fn bottleneck(w: &World, i: usize) -> Option<(u64, Vec<String>)> {
 /// The run's product: the world's flows, their series and the queues of its rate-limited
 /// links as the report's data model, with the simulator's own account (`sim`) in `details`.
 /// The checks are left empty for [`crate::expect::evaluate`] to fill.
-pub fn run_data(w: &mut World, sim: &Summary, prov: &Provenance) -> RunData {
+pub fn run_data(w: &World, sim: &Summary, prov: &Provenance) -> RunData {
     let end = w.now;
     // The sender's statistics at the end, or the last ones seen before it closed.
     let stats: Vec<_> = (0..w.flows.len())
         .map(|i| {
-            let f = &w.flows[i];
-            let (conn, ep, last) = (f.sender_conn, f.sender_ep, f.last_stats);
-            conn.and_then(|c| w.endpoints[ep].transport.stats(c))
-                .or(last)
+            w.sender_stats(i)
+                .or(w.flows[i].last_stats)
                 .unwrap_or_default()
         })
         .collect();
-    let w = &*w;
     let bottlenecks: Vec<_> = (0..w.flows.len()).map(|i| bottleneck(w, i)).collect();
     let flows = w
         .flows
@@ -147,7 +144,7 @@ pub fn run_data(w: &mut World, sim: &Summary, prov: &Provenance) -> RunData {
                     receiver_losses: st.pkt_rcv_loss_total,
                     bottleneck_mbps: bn.as_ref().map(|(b, _)| *b as f64 / 1e6),
                     connect_failure: failure,
-                    final_rtt_ms: st.rtt_us / 1000.0,
+                    final_rtt_ms: f64::from(st.rtt_us) / 1000.0,
                 },
                 samples,
             }
@@ -217,7 +214,7 @@ pub fn run_data(w: &mut World, sim: &Summary, prov: &Provenance) -> RunData {
 
 /// Everything a finished world produced: the run's data with the expectations judged, and
 /// the simulator's own account. Both drivers end a run with this.
-pub fn product(w: &mut World, s: &Scenario, prov: &Provenance) -> (RunData, Summary) {
+pub fn product(w: &World, s: &Scenario, prov: &Provenance) -> (RunData, Summary) {
     let sim = summarise(w);
     let mut data = run_data(w, &sim, prov);
     data.checks = evaluate(s, &data, &sim);

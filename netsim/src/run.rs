@@ -2,11 +2,10 @@
 //! check expectations, print the summary table and the timing line.
 
 pub use crate::error::RunError;
-use crate::host::UdtHost;
 use crate::output::{md5_hex, pcap_sinks, product, write_results, Provenance};
 use crate::scenario::Scenario;
 use crate::summary::Summary;
-use crate::world::World;
+use crate::world::{Endpoints, World};
 use reports::{RunData, RunSummary};
 use std::path::{Path, PathBuf};
 use std::time::Instant as WallClock;
@@ -69,7 +68,7 @@ fn run_with_digest(
     })?;
     let mut w = {
         let mut sinks = pcap_sinks(&dir);
-        World::new(s, seed, end, &UdtHost::factory, &mut sinks).map_err(RunError::Setup)?
+        World::new(s, seed, end, Endpoints::Simulated, &mut sinks).map_err(RunError::Setup)?
     };
     let wall = WallClock::now();
     let mut bar: Option<indicatif::ProgressBar> = None;
@@ -107,7 +106,7 @@ fn run_with_digest(
             .clone()
             .unwrap_or_else(|| "(not recorded)".into()),
     };
-    let (data, sim) = product(&mut w, s, &prov);
+    let (data, sim) = product(&w, s, &prov);
     let report = reports::ReportOptions {
         plots: !opts.no_plots,
     };

@@ -1,16 +1,17 @@
 //! The discrete-event loop: builds the network, endpoints and flows of a scenario and runs them
 //! on a virtual clock that jumps from event to event.
 
-use crate::app::{FlowState, Side};
-use crate::metrics::{Metrics, QueueSample};
+use crate::app::{socket_options, FlowState, MessageTap, Side};
+use crate::clock::{from_udt, to_udt};
+use crate::metrics::Metrics;
 use crate::net::{CapturePoint, Net, NodeKind};
 use crate::packet::Packet;
 use crate::rng::seed_for;
 use crate::scenario::{validate_split as split, CaptureSpec, Scenario};
 use crate::sim::{Ev, EventQueue};
 use crate::timing::HostTiming;
-use crate::transport::{Conn, ConnEvent, ConnOptions, Transport, TransportFactory};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use udt::{ConnectionHandle as Conn, Endpoint, EndpointConfig, Event};
 
 /// One bound endpoint.
 pub struct EndpointSlot {
@@ -18,8 +19,8 @@ pub struct EndpointSlot {
     pub node: usize,
     /// Bound address.
     pub addr: SocketAddr,
-    /// The protocol endpoint.
-    pub transport: Box<dyn Transport>,
+    /// The protocol endpoint; `None` when another driver runs it ([`Endpoints::Elsewhere`]).
+    pub endpoint: Option<Endpoint>,
     /// The flow it belongs to and its side.
     pub flow: usize,
     /// Sender or receiver.
@@ -53,11 +54,31 @@ pub struct World {
     pub events_processed: u64,
     /// Datagrams the endpoints sent.
     pub datagrams_sent: u64,
+    /// Sees the message workloads' messages (tests); `None` normally.
+    pub message_tap: Option<Box<dyn MessageTap>>,
     queue: EventQueue,
     txbuf: Vec<u8>,
     rxbuf: Vec<u8>,
     local: Vec<(usize, Packet)>,
-    evbuf: Vec<(Conn, ConnEvent)>,
+    evbuf: Vec<(Conn, Event)>,
+}
+
+/// Flow `f`'s sender statistics now; `None` before it connects, once its connection is gone,
+/// or when another driver runs its endpoint.
+fn sender_stats(endpoints: &[EndpointSlot], f: &FlowState) -> Option<udt::Stats> {
+    endpoints[f.sender_ep]
+        .endpoint
+        .as_ref()?
+        .stats(f.sender_conn?)
+}
+
+impl EndpointSlot {
+    /// The protocol endpoint of a world the simulator runs.
+    fn udt(&mut self) -> &mut Endpoint {
+        self.endpoint
+            .as_mut()
+            .expect("the simulator runs only worlds of Endpoints::Simulated")
+    }
 }
 
 /// Why a world could not be built.
@@ -67,13 +88,24 @@ pub type BuildError = String;
 pub type SinkFactory<'a> =
     dyn FnMut(&str) -> std::io::Result<Box<dyn crate::capture::CaptureSink>> + 'a;
 
+/// Who runs the protocol endpoints of a world.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endpoints {
+    /// The simulator: a `udt::Endpoint` for each end of each flow.
+    Simulated,
+    /// Another driver, on real sockets: the world is the layout (network, flows, addresses)
+    /// and the metrics, with no endpoints.
+    Elsewhere,
+}
+
 impl World {
-    /// Builds the world for `s` with `seed`, endpoints from `factory`, capture sinks from `sinks`.
+    /// Builds the world for `s` with `seed`, its endpoints as `endpoints` says, capture sinks
+    /// from `sinks`.
     pub fn new(
         s: &Scenario,
         seed: u64,
         end: u64,
-        factory: &TransportFactory,
+        endpoints: Endpoints,
         sinks: &mut SinkFactory,
     ) -> Result<Self, BuildError> {
         let mut net = Net::build(s, seed);
@@ -120,15 +152,16 @@ impl World {
             ),
             events_processed: 0,
             datagrams_sent: 0,
+            message_tap: None,
             queue: EventQueue::default(),
-            // Room for the largest datagram (an MSS of up to 65,535 bytes: jumbo-frame flows).
-            txbuf: vec![0; 65_536],
+            // Grows to the largest MSS of the flows (see `add_flow`).
+            txbuf: vec![],
             rxbuf: vec![0; 256 * 1024],
             local: vec![],
             evbuf: vec![],
         };
         for (i, f) in s.flows.iter().enumerate() {
-            w.add_flow(i, f, factory)?;
+            w.add_flow(i, f, endpoints)?;
         }
         for (i, e) in s.events.iter().enumerate() {
             w.queue.push(e.at.0, Ev::LinkChange(i as u32));
@@ -161,7 +194,7 @@ impl World {
         addr: SocketAddr,
         flow: usize,
         side: Side,
-        factory: &TransportFactory,
+        endpoints: Endpoints,
     ) -> Result<usize, BuildError> {
         if let Some(&other) = self.net.nodes[node].ports.get(&addr.port()) {
             let f = &self.scenario.flows[self.endpoints[other].flow].name;
@@ -171,7 +204,13 @@ impl World {
         }
         let host = &self.net.nodes[node].name;
         let seed = seed_for(self.seed, &format!("endpoint:{host}:{}", addr.port()));
-        let transport = factory(addr, seed, 0);
+        let endpoint = (endpoints == Endpoints::Simulated).then(|| {
+            let config = EndpointConfig {
+                local_addr: addr,
+                seed,
+            };
+            Endpoint::new(config, to_udt(0))
+        });
         let timing = self
             .scenario
             .hosts
@@ -182,7 +221,7 @@ impl World {
         self.endpoints.push(EndpointSlot {
             node,
             addr,
-            transport,
+            endpoint,
             flow,
             side,
             timer_at: None,
@@ -198,7 +237,7 @@ impl World {
         &mut self,
         i: usize,
         f: &crate::scenario::FlowSpec,
-        factory: &TransportFactory,
+        endpoints: Endpoints,
     ) -> Result<(), BuildError> {
         let at = |e: String| format!("flows[{i}] ({}): {e}", f.name);
         let (s_node, s_addr, r_node, r_addr) = match (&f.from, &f.to, &f.rendezvous) {
@@ -221,21 +260,23 @@ impl World {
             return Err(at("both ends must be hosts of the scenario".into()));
         }
         let sender_ep = self
-            .bind(s_node, s_addr, i, Side::Sender, factory)
+            .bind(s_node, s_addr, i, Side::Sender, endpoints)
             .map_err(at)?;
         let receiver_ep = self
-            .bind(r_node, r_addr, i, Side::Receiver, factory)
+            .bind(r_node, r_addr, i, Side::Receiver, endpoints)
             .map_err(at)?;
-        let opts = ConnOptions {
-            mode: f.mode,
-            options: f.options.clone(),
-            cc: f.cc.clone(),
-        };
-        if f.rendezvous.is_none() && f.listen {
-            self.endpoints[receiver_ep]
-                .transport
-                .listen(0, &opts)
-                .map_err(|e| at(format!("listen: {e}")))?;
+        let opts = socket_options(f);
+        // The endpoint writes each datagram into `txbuf`: room for one MSS (it counts the
+        // IP and UDP headers, so the datagram itself is smaller).
+        let mss = opts.mss as usize;
+        if self.txbuf.len() < mss {
+            self.txbuf.resize(mss, 0);
+        }
+        if let Some(ep) = &mut self.endpoints[receiver_ep].endpoint {
+            if f.rendezvous.is_none() && f.listen {
+                ep.listen(to_udt(0), opts, 1024)
+                    .map_err(|e| at(format!("listen: {e}")))?;
+            }
         }
         self.flows.push(FlowState {
             spec: Some(f.clone()),
@@ -299,7 +340,7 @@ impl World {
                 }
                 e.timer_at = None;
                 e.last_turn = now;
-                e.transport.handle_timeout(now);
+                e.udt().handle_timeout(to_udt(now));
                 self.drive(ep as usize);
             }
             Ev::FlowStart(f) => self.start_flow(f as usize),
@@ -309,7 +350,11 @@ impl World {
                     return;
                 }
                 let ep = fl.sender_ep;
-                fl.send_message(now, self.endpoints[ep].transport.as_mut());
+                fl.send_message(
+                    now,
+                    self.endpoints[ep].udt(),
+                    self.message_tap.as_deref_mut(),
+                );
                 let rate = fl.spec().messages.as_ref().map_or(1.0, |m| m.rate);
                 if !fl.sending_done {
                     self.queue.push(
@@ -332,12 +377,15 @@ impl World {
                 let (se, re) = (fl.sender_ep, fl.receiver_ep);
                 for (ep, c) in [(se, fl.sender_conn), (re, fl.receiver_conn)] {
                     if let Some(c) = c {
-                        self.endpoints[ep].transport.close(now, c);
+                        self.endpoints[ep].udt().close(to_udt(now), c);
                         self.drive(ep);
                     }
                 }
             }
-            Ev::LinkChange(i) => self.link_change(i as usize),
+            Ev::LinkChange(i) => {
+                let e = &self.scenario.events[i as usize];
+                self.net.apply_event(&mut self.queue, now, e);
+            }
             Ev::Sample => {
                 self.sample();
                 self.queue.push(now + self.metrics.interval, Ev::Sample);
@@ -348,11 +396,8 @@ impl World {
     fn start_flow(&mut self, f: usize) {
         let now = self.now;
         let spec = self.flows[f].spec().clone();
-        let opts = ConnOptions {
-            mode: spec.mode,
-            options: spec.options.clone(),
-            cc: spec.cc.clone(),
-        };
+        let opts = socket_options(&spec);
+        let at = to_udt(now);
         self.flows[f].started_at = Some(now);
         let (se, re) = (self.flows[f].sender_ep, self.flows[f].receiver_ep);
         let result = match &spec.rendezvous {
@@ -361,17 +406,17 @@ impl World {
                     .resolve(spec.to.as_deref().expect("validated"), true)
                     .map(|r| r.1);
                 let remote = remote.expect("resolved when built");
-                self.endpoints[se].transport.connect(now, remote, &opts)
+                self.endpoints[se].udt().connect(at, remote, opts)
             }
             Some([a, b]) => {
                 let pa = self.resolve(a, true).expect("resolved when built").1;
                 let pb = self.resolve(b, true).expect("resolved when built").1;
-                let r = self.endpoints[re].transport.rendezvous(now, pa, &opts);
+                let r = self.endpoints[re].udt().rendezvous(at, pa, opts.clone());
                 match r {
                     Ok(c) => {
                         self.flows[f].receiver_conn = Some(c);
                         self.drive(re);
-                        self.endpoints[se].transport.rendezvous(now, pb, &opts)
+                        self.endpoints[se].udt().rendezvous(at, pb, opts)
                     }
                     Err(e) => Err(e),
                 }
@@ -379,22 +424,17 @@ impl World {
         };
         match result {
             Ok(c) => self.flows[f].sender_conn = Some(c),
-            Err(e) => self.flows[f].failed = Some((now, e)),
+            Err(e) => self.flows[f].failed = Some((now, e.to_string())),
         }
         self.drive(se);
-    }
-
-    fn link_change(&mut self, i: usize) {
-        let e = &self.scenario.events[i];
-        self.net.apply_event(&mut self.queue, self.now, e);
     }
 
     fn deliver_local(&mut self, local: &mut Vec<(usize, Packet)>) {
         for (ep, p) in local.drain(..) {
             self.endpoints[ep].last_turn = self.now;
             self.endpoints[ep]
-                .transport
-                .handle_datagram(self.now, p.src, &p.payload);
+                .udt()
+                .handle_datagram(to_udt(self.now), p.src, &p.payload);
             self.net.pool.recycle(p.payload);
             self.drive(ep);
         }
@@ -409,17 +449,18 @@ impl World {
         let mut local = std::mem::take(&mut self.local);
         let mut events = std::mem::take(&mut self.evbuf);
         for _round in 0..1000 {
-            while let Some((dst, len)) = self.endpoints[ep]
-                .transport
-                .poll_transmit(now, &mut self.txbuf)
+            while let Some(t) = self.endpoints[ep]
+                .udt()
+                .poll_transmit(to_udt(now), &mut self.txbuf)
             {
-                let payload = self.net.pool.make(&self.txbuf[..len]);
+                let payload = self.net.pool.make(&self.txbuf[..t.len]);
                 self.datagrams_sent += 1;
+                let dst = t.destination;
                 let p = Packet { src, dst, payload };
                 self.net
                     .send_from(&mut self.queue, now, node, p, &mut local);
             }
-            while let Some(e) = self.endpoints[ep].transport.poll_event() {
+            while let Some(e) = self.endpoints[ep].udt().poll_event() {
                 events.push(e);
             }
             let had_events = !events.is_empty();
@@ -438,8 +479,8 @@ impl World {
         for (other, p) in pending {
             self.endpoints[other].last_turn = now;
             self.endpoints[other]
-                .transport
-                .handle_datagram(now, p.src, &p.payload);
+                .udt()
+                .handle_datagram(to_udt(now), p.src, &p.payload);
             self.net.pool.recycle(p.payload);
             self.drive(other);
         }
@@ -449,7 +490,7 @@ impl World {
     fn arm_timer(&mut self, ep: usize) {
         let now = self.now;
         let e = &mut self.endpoints[ep];
-        let Some(t) = e.transport.poll_timeout() else {
+        let Some(t) = e.udt().poll_timeout().map(from_udt) else {
             e.timer_at = None;
             return;
         };
@@ -477,8 +518,13 @@ impl World {
         let e = &mut self.endpoints[ep];
         let fl = &mut self.flows[e.flow];
         match e.side {
-            Side::Sender => fl.pump_send(now, e.transport.as_mut()),
-            Side::Receiver => fl.pump_recv(now, e.transport.as_mut(), &mut self.rxbuf),
+            Side::Sender => fl.pump_send(now, e.udt()),
+            Side::Receiver => fl.pump_recv(
+                now,
+                e.udt(),
+                &mut self.rxbuf,
+                self.message_tap.as_deref_mut(),
+            ),
         }
         if !(fl.completed_at.is_some() && !fl.stopped && fl.spec().transfer.is_some()) {
             return;
@@ -493,24 +539,24 @@ impl World {
         );
         let flow = e.flow;
         if let Some(c) = sc {
-            let st = self.endpoints[se].transport.stats(c);
+            let st = self.sender_stats(flow);
             self.flows[flow].last_stats = st.or(self.flows[flow].last_stats);
-            self.endpoints[se].transport.close(now, c);
+            self.endpoints[se].udt().close(to_udt(now), c);
         }
         if let Some(c) = rc {
-            self.endpoints[re].transport.close(now, c);
+            self.endpoints[re].udt().close(to_udt(now), c);
         }
         // The endpoint being driven is drained by the caller; the other one now.
         let other = if ep == se { re } else { se };
         self.drive(other);
     }
 
-    fn app_event(&mut self, ep: usize, c: Conn, e: ConnEvent) {
+    fn app_event(&mut self, ep: usize, c: Conn, e: Event) {
         let now = self.now;
         let slot = &mut self.endpoints[ep];
         let fl = &mut self.flows[slot.flow];
         match (slot.side, e) {
-            (Side::Sender, ConnEvent::Connected) => {
+            (Side::Sender, Event::Connected) => {
                 fl.sender_conn = Some(c);
                 if fl.connected_at.is_none() {
                     fl.connected_at = Some(now);
@@ -519,52 +565,32 @@ impl World {
                     }
                 }
             }
-            (Side::Receiver, ConnEvent::Accepted) => {
-                let c = slot.transport.accept().unwrap_or(c);
+            (Side::Receiver, Event::Accepted) => {
+                let c = slot.udt().accept().unwrap_or(c);
                 fl.receiver_conn.get_or_insert(c);
             }
-            (Side::Receiver, ConnEvent::Connected) => {
+            (Side::Receiver, Event::Connected) => {
                 fl.receiver_conn.get_or_insert(c);
             }
-            (Side::Sender, ConnEvent::ConnectFailed(why)) => {
-                fl.failed.get_or_insert((now, why));
+            (Side::Sender, Event::ConnectFailed(why)) => {
+                fl.failed.get_or_insert((now, why.to_string()));
             }
-            (_, ConnEvent::Broken(why)) if fl.completed_at.is_none() && !fl.stopped => {
-                fl.broken.get_or_insert((now, why));
+            (_, Event::Broken(why)) if fl.completed_at.is_none() && !fl.stopped => {
+                fl.broken.get_or_insert((now, why.to_string()));
             }
             _ => {}
         }
     }
 
     fn sample(&mut self) {
-        let t = self.now;
-        for i in 0..self.flows.len() {
-            let f = &self.flows[i];
-            let (ep, c, recv) = (f.sender_ep, f.sender_conn, f.bytes_recv);
-            let name = f.spec().name.clone();
-            let st = c.and_then(|c| self.endpoints[ep].transport.stats(c));
-            if st.is_some() {
-                self.flows[i].last_stats = st;
-            }
-            self.metrics.sample_flow(t, i, &name, recv, st);
-        }
-        for l in &mut self.net.links {
-            for (d, arrow) in [(0, '>'), (1, '<')] {
-                if l.dirs[d].params().rate.is_none() {
-                    continue;
-                }
-                let (packets, bytes) = l.dirs[d].occupancy(t);
-                let c = l.dirs[d].counters();
-                self.metrics.queues.push(QueueSample {
-                    t_ns: t,
-                    link: format!("{}{arrow}", l.name),
-                    packets,
-                    bytes,
-                    dropped_queue: c.dropped_queue,
-                    dropped_loss: c.dropped_loss,
-                });
-            }
-        }
+        let eps = &self.endpoints;
+        let stats = |_, f: &FlowState| sender_stats(eps, f);
+        (self.metrics).sample(self.now, &mut self.flows, &mut self.net, stats);
+    }
+
+    /// Flow `i`'s sender statistics now (see [`sender_stats`]).
+    pub fn sender_stats(&self, i: usize) -> Option<udt::Stats> {
+        sender_stats(&self.endpoints, &self.flows[i])
     }
 
     /// Finishes captures; returns the first capture error.

@@ -7,7 +7,7 @@
 //! a floor share of their messages for their loss level; and the flow is finished by
 //! `DEADLINE_S`, which is shorter than the simulated duration, so missing it shows.
 //!
-//! The messages go through a recording wrapper around the simulator's UDT transport
+//! The messages go through a recording tap inside the simulator's applications
 //! (`Recording`): it gives each message its distinct body on the way out and, on the
 //! way in, checks the body against the number, logs the number and puts the
 //! simulator's own pattern back, so the simulator's own accounting still applies.
@@ -17,15 +17,12 @@
 
 use std::cell::RefCell;
 use std::fmt::Write as _;
-use std::net::SocketAddr;
 use std::rc::Rc;
 
-use netsim::app::pattern;
-use netsim::host::UdtHost;
+use netsim::app::{pattern, MessageTap};
 use netsim::scenario::Scenario;
 use netsim::summary::summarise;
-use netsim::transport::{Conn, ConnEvent, ConnOptions, ConnStats, Transport};
-use netsim::world::World;
+use netsim::world::{Endpoints, World};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -189,106 +186,41 @@ fn body(number: u64, len: usize) -> Vec<u8> {
         .collect()
 }
 
-/// The simulator's transport with message bodies swapped for distinct ones on the
-/// way out and checked on the way in. Stream calls pass through.
+/// The simulator's message workload with message bodies swapped for distinct ones on
+/// the way out and checked on the way in.
 struct Recording {
-    inner: Box<dyn Transport>,
     log: Rc<RefCell<Log>>,
-    now: u64,
 }
 
-impl Transport for Recording {
-    fn listen(&mut self, now: u64, opts: &ConnOptions) -> Result<(), String> {
-        self.now = now;
-        self.inner.listen(now, opts)
+/// The number of a simulator message: number (8 bytes LE), send time (8), body.
+fn number(msg: &[u8]) -> u64 {
+    u64::from_le_bytes(msg[..8].try_into().expect("a numbered message"))
+}
+
+impl MessageTap for Recording {
+    fn sending(&mut self, _: u64, msg: &mut [u8]) {
+        let b = body(number(msg), msg.len() - 16);
+        msg[16..].copy_from_slice(&b);
     }
-    fn connect(&mut self, now: u64, remote: SocketAddr, o: &ConnOptions) -> Result<Conn, String> {
-        self.now = now;
-        self.inner.connect(now, remote, o)
+    fn sent(&mut self, now: u64, msg: &[u8]) {
+        self.log.borrow_mut().sent.push((number(msg), now));
     }
-    fn rendezvous(
-        &mut self,
-        now: u64,
-        remote: SocketAddr,
-        o: &ConnOptions,
-    ) -> Result<Conn, String> {
-        self.now = now;
-        self.inner.rendezvous(now, remote, o)
-    }
-    fn handle_datagram(&mut self, now: u64, from: SocketAddr, bytes: &[u8]) {
-        self.now = now;
-        self.inner.handle_datagram(now, from, bytes);
-    }
-    fn handle_timeout(&mut self, now: u64) {
-        self.now = now;
-        self.inner.handle_timeout(now);
-    }
-    fn poll_timeout(&mut self) -> Option<u64> {
-        self.inner.poll_timeout()
-    }
-    fn poll_transmit(&mut self, now: u64, buf: &mut [u8]) -> Option<(SocketAddr, usize)> {
-        self.now = now;
-        self.inner.poll_transmit(now, buf)
-    }
-    fn poll_event(&mut self) -> Option<(Conn, ConnEvent)> {
-        self.inner.poll_event()
-    }
-    fn accept(&mut self) -> Option<Conn> {
-        self.inner.accept()
-    }
-    fn send(&mut self, now: u64, c: Conn, data: &[u8]) -> Result<usize, String> {
-        self.now = now;
-        self.inner.send(now, c, data)
-    }
-    fn recv(&mut self, c: Conn, buf: &mut [u8]) -> Result<usize, String> {
-        self.inner.recv(c, buf)
-    }
-    fn send_msg(
-        &mut self,
-        now: u64,
-        c: Conn,
-        data: &[u8],
-        ttl: Option<u64>,
-        in_order: bool,
-    ) -> Result<(), String> {
-        self.now = now;
-        // The simulator's message: number (8 bytes LE), send time (8), pattern.
-        let number = u64::from_le_bytes(data[..8].try_into().expect("a numbered message"));
-        let mut m = data[..16].to_vec();
-        m.extend(body(number, data.len() - 16));
-        let r = self.inner.send_msg(now, c, &m, ttl, in_order);
-        if r.is_ok() {
-            self.log.borrow_mut().sent.push((number, now));
-        }
-        r
-    }
-    fn recv_msg(&mut self, c: Conn) -> Result<Option<Vec<u8>>, String> {
-        let Some(mut m) = self.inner.recv_msg(c)? else {
-            return Ok(None);
-        };
+    fn received(&mut self, now: u64, m: &mut [u8]) {
         let mut log = self.log.borrow_mut();
         if m.len() < 24 {
             log.bad.push(format!("a {}-byte message", m.len()));
-            return Ok(Some(m));
+            return;
         }
-        let number = u64::from_le_bytes(m[..8].try_into().expect("24 bytes"));
+        let number = number(m);
         if m[16..] != body(number, m.len() - 16) {
             log.bad.push(format!("message {number} has another body"));
-            return Ok(Some(m));
+            return;
         }
         log.delivered.push(number);
-        log.last_delivery_ns = self.now;
+        log.last_delivery_ns = now;
         // Back to the simulator's pattern, which its own accounting checks.
         let n = m.len() - 16;
         m[16..].copy_from_slice(&pattern()[..n]);
-        Ok(Some(m))
-    }
-    fn close(&mut self, now: u64, c: Conn) {
-        self.now = now;
-        self.inner.close(now, c);
-    }
-    fn stats(&mut self, c: Conn) -> Option<ConnStats> {
-        self.inner.stats(c)
     }
 }
 
@@ -347,28 +279,27 @@ fn simulate(seed: u64, text: &str) -> Result<Outcome, String> {
     let s =
         Scenario::parse(&format!("chaos{seed}.yaml"), text).map_err(|e| format!("{e}\n{text}"))?;
     let log = Rc::new(RefCell::new(Log::default()));
-    let shared = log.clone();
-    let factory = move |local: SocketAddr, seed: u64, now: u64| -> Box<dyn Transport> {
-        Box::new(Recording {
-            inner: UdtHost::factory(local, seed, now),
-            log: shared.clone(),
-            now,
-        })
-    };
     let mut no_captures = |name: &str| -> std::io::Result<Box<dyn netsim::capture::CaptureSink>> {
         Err(std::io::Error::other(format!(
             "no capture expected: {name}"
         )))
     };
-    let mut w = World::new(&s, s.seed, s.duration.0, &factory, &mut no_captures)
-        .map_err(|e| format!("build failed: {e}\n{text}"))?;
+    let mut w = World::new(
+        &s,
+        s.seed,
+        s.duration.0,
+        Endpoints::Simulated,
+        &mut no_captures,
+    )
+    .map_err(|e| format!("build failed: {e}\n{text}"))?;
+    w.message_tap = Some(Box::new(Recording { log: log.clone() }));
     while w.run_until(w.end) {}
     let sim = summarise(&w);
     let prov = netsim::output::Provenance {
         scenario_digest: String::new(),
         command_line: String::new(),
     };
-    let data = netsim::output::run_data(&mut w, &sim, &prov);
+    let data = netsim::output::run_data(&w, &sim, &prov);
     let summary = reports::summary::summarise(&data);
     let flow = summary.flows.into_iter().next().expect("one flow");
     let messages = sim.messages_of(&flow.name).cloned();

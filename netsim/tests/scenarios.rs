@@ -241,3 +241,40 @@ fn a_run_writes_the_report() {
         let _ = std::fs::remove_dir_all(d);
     }
 }
+
+/// Jumbo frames: a flow with an MSS of 9000 bytes on a lossy link that carries them.
+const JUMBO: &str = "\
+name: jumbo
+duration: 10s
+hosts:
+  a: { address: 10.0.0.1 }
+  b: { address: 10.0.0.2 }
+links:
+  - { between: [a, b], rate: 100Mbps, delay: 10ms, mtu: 9000B, loss: { bernoulli: 1% } }
+flows:
+  - { name: f, from: a, to: \"b:9000\", transfer: 2MiB, options: { mss: 9000 } }
+";
+
+#[test]
+fn an_mss_above_2048_bytes_moves_data_in_full_size_packets() {
+    let out = tmp("jumbo");
+    let s = Scenario::parse("jumbo.yaml", JUMBO).unwrap();
+    let o = run(
+        &s,
+        &RunOptions {
+            no_plots: true,
+            ..opts(&out)
+        },
+    )
+    .unwrap();
+    let t = &o.data.flows[0].totals;
+    assert!(t.byte_exact && t.completion_time_s.is_some(), "{t:?}");
+    assert!(
+        t.retransmissions > 0,
+        "the loss exercises retransmission: {t:?}"
+    );
+    // A 9000-byte datagram carries up to 8956 bytes of data (less at the end of a write).
+    let per_packet = t.bytes_sent / (t.packets_sent - t.retransmissions);
+    assert!(per_packet > 8000, "{per_packet} bytes per packet: {t:?}");
+    let _ = std::fs::remove_dir_all(out);
+}

@@ -19,7 +19,7 @@
 
 use super::batch::{Datagram, Receiver, Sender};
 use super::wall::{write_report, WallNet};
-use super::{absent, bind_loopback, check_supported};
+use super::{bind_loopback, check_supported};
 use crate::net::NodeKind;
 use crate::output::{md5_hex, Provenance};
 use crate::run::RunOptions;
@@ -501,7 +501,7 @@ pub fn relay(
     net_only.flows.clear();
     net_only.expect.clear();
     let wall = Instant::now();
-    let mut net = WallNet::new(&net_only, seed, end, &dir, &absent)?;
+    let mut net = WallNet::new(&net_only, seed, end, &dir)?;
     let mut faces = vec![];
     for name in s.hosts.keys() {
         let node = net.w.net.node(name).expect("every host is a node");
@@ -632,7 +632,6 @@ fn model_loop(
     quiet: bool,
 ) -> Result<(u64, String), String> {
     let end = r.net.w.end;
-    let interval = r.net.w.metrics.interval;
     let bar = (!quiet).then(|| super::relay::progress_bar(end, "relayed"));
     let mut next_bar = 0;
     let mut msg: Option<RxMsg> = None;
@@ -669,10 +668,7 @@ fn model_loop(
         r.net.run_due(now);
         r.hand_out();
         r.net.apply_changes(now);
-        while r.net.next_sample <= now && r.net.next_sample <= end {
-            r.net.sample_queues(r.net.next_sample);
-            r.net.next_sample += interval;
-        }
+        r.net.sample_due(now, |_, _| None); // the network only: no flows
         if now >= next_bar {
             next_bar = now + 50_000_000;
             if let Some(b) = &bar {

@@ -3,10 +3,8 @@
 //! checked byte by byte, or numbered, time-stamped messages. What they observe goes into a
 //! shared [`FlowState`] that the relay copies into its world.
 
-use crate::app::{pattern, pattern_matches, FlowState, PATTERN_PERIOD};
-use crate::host::options;
+use crate::app::{pattern, pattern_matches, socket_options, FlowState, PATTERN_PERIOD};
 use crate::scenario::FlowSpec;
-use crate::transport::ConnOptions;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -141,11 +139,7 @@ pub(super) async fn run_flow(f: FlowSetup) {
         origin: f.origin,
         obs: f.obs.clone(),
     };
-    let opts = options(&ConnOptions {
-        mode: f.spec.mode,
-        options: f.spec.options.clone(),
-        cc: f.spec.cc.clone(),
-    });
+    let opts = socket_options(&f.spec);
     let (snd, rcv) = match (Endpoint::from_std(f.sender), Endpoint::from_std(f.receiver)) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => return cx.fail(format!("endpoint: {e}")),

@@ -35,7 +35,6 @@ pub use external::{relay, relay_file, FacesCallback, RelayOptions, RelayOutcome}
 use crate::output::md5_hex;
 use crate::run::{RunOptions, RunOutcome};
 use crate::scenario::Scenario;
-use crate::transport::{Conn, ConnEvent, ConnOptions, ConnStats, Transport};
 use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
 
@@ -88,63 +87,6 @@ pub(super) fn bind_loopback() -> std::io::Result<UdpSocket> {
     s.bind(&addr.into())?;
     s.set_nonblocking(true)?;
     Ok(s.into())
-}
-
-/// A transport that does nothing: the world built for the udp backend uses only its network,
-/// flows and metrics; the real endpoints live on sockets.
-struct Absent;
-
-impl Transport for Absent {
-    fn listen(&mut self, _: u64, _: &ConnOptions) -> Result<(), String> {
-        Ok(())
-    }
-    fn connect(&mut self, _: u64, _: SocketAddr, _: &ConnOptions) -> Result<Conn, String> {
-        Err("not driven".into())
-    }
-    fn rendezvous(&mut self, _: u64, _: SocketAddr, _: &ConnOptions) -> Result<Conn, String> {
-        Err("not driven".into())
-    }
-    fn handle_datagram(&mut self, _: u64, _: SocketAddr, _: &[u8]) {}
-    fn handle_timeout(&mut self, _: u64) {}
-    fn poll_timeout(&mut self) -> Option<u64> {
-        None
-    }
-    fn poll_transmit(&mut self, _: u64, _: &mut [u8]) -> Option<(SocketAddr, usize)> {
-        None
-    }
-    fn poll_event(&mut self) -> Option<(Conn, ConnEvent)> {
-        None
-    }
-    fn accept(&mut self) -> Option<Conn> {
-        None
-    }
-    fn send(&mut self, _: u64, _: Conn, _: &[u8]) -> Result<usize, String> {
-        Err("not driven".into())
-    }
-    fn recv(&mut self, _: Conn, _: &mut [u8]) -> Result<usize, String> {
-        Err("not driven".into())
-    }
-    fn send_msg(
-        &mut self,
-        _: u64,
-        _: Conn,
-        _: &[u8],
-        _: Option<u64>,
-        _: bool,
-    ) -> Result<(), String> {
-        Err("not driven".into())
-    }
-    fn recv_msg(&mut self, _: Conn) -> Result<Option<Vec<u8>>, String> {
-        Err("not driven".into())
-    }
-    fn close(&mut self, _: u64, _: Conn) {}
-    fn stats(&mut self, _: Conn) -> Option<ConnStats> {
-        None
-    }
-}
-
-pub(super) fn absent(_: SocketAddr, _: u64, _: u64) -> Box<dyn Transport> {
-    Box::new(Absent)
 }
 
 fn run_with_digest(s: &Scenario, opts: &RunOptions, digest: String) -> Result<RunOutcome, String> {

@@ -2,10 +2,9 @@
 //! simulator's [`Net`](crate::net::Net) on the wall clock, samples the flows, applies the
 //! scheduled link changes, decides when the run ends and writes the results.
 
+use super::bind_loopback;
 use super::flows::{self, FlowObs};
 use super::wall::{write_report, WallNet};
-use super::{absent, bind_loopback};
-use crate::host::conn_stats;
 use crate::output::Provenance;
 use crate::run::RunOutcome;
 use crate::scenario::Scenario;
@@ -97,32 +96,28 @@ impl Relay {
         }
     }
 
-    /// Reads each sender connection's statistics now (the last seen ones once it is gone).
-    fn stats(&mut self) -> Vec<Option<crate::transport::ConnStats>> {
-        let mut out = vec![];
-        for (i, o) in self.obs.iter().enumerate() {
-            let h = o.lock().expect("flow state lock").stats.clone();
-            let st = h.and_then(|h| h.stats()).map(|s| conn_stats(&s));
-            if st.is_some() {
-                self.net.w.flows[i].last_stats = st;
-            }
-            out.push(st);
+    /// The metrics samples due by `now`, of the flows as their applications observed them.
+    fn sample_due(&mut self, now: u64) {
+        if self.net.next_sample > now {
+            return;
         }
-        out
+        self.sync();
+        let obs = &self.obs;
+        self.net.sample_due(now, |i, _| sender_stats(&obs[i]));
     }
 
-    /// One metrics sample at model time `t` (as the simulator's `World::sample`).
-    fn sample(&mut self, t: u64) {
-        self.sync();
-        let st = self.stats();
-        let w = &mut self.net.w;
-        for (i, st) in st.into_iter().enumerate() {
-            let name = w.flows[i].spec().name.clone();
-            let recv = w.flows[i].bytes_recv;
-            w.metrics.sample_flow(t, i, &name, recv, st);
+    /// Keeps each flow's last sender statistics (the flows are about to stop).
+    fn keep_last_stats(&mut self) {
+        for (f, o) in self.net.w.flows.iter_mut().zip(&self.obs) {
+            f.last_stats = sender_stats(o).or(f.last_stats);
         }
-        self.net.sample_queues(t);
     }
+}
+
+/// Flow `o`'s sender statistics now; `None` before it connects or once it is gone.
+fn sender_stats(o: &Mutex<FlowObs>) -> Option<udt::Stats> {
+    let h = o.lock().expect("flow state lock").stats.clone();
+    h.and_then(|h| h.stats())
 }
 
 /// Wakes the flows' supervisor when dropped (also on an early return or a panic), so that the
@@ -141,7 +136,7 @@ pub(super) async fn run(setup: Setup) -> Result<RunOutcome, String> {
     let wall = Instant::now();
     // The layout (endpoints and their scenario addresses) comes from the simulator's own
     // world, built with captures into the output folder stamped with wall-clock time.
-    let net = WallNet::new(s, setup.seed, setup.end, &setup.dir, &absent)?;
+    let net = WallNet::new(s, setup.seed, setup.end, &setup.dir)?;
     let bind = |what: &str| bind_loopback().map_err(|e| format!("cannot bind {what}: {e}"));
     let relay_std = bind("the relay socket")?;
     let relay_addr = relay_std
@@ -213,7 +208,7 @@ pub(super) async fn run(setup: Setup) -> Result<RunOutcome, String> {
     let finished_at = relay_loop(&mut r, setup.quiet).await;
     // Final observations, then stop the flows.
     r.sync();
-    r.stats();
+    r.keep_last_stats();
     drop(guard);
     let _ = supervisor.await;
     let wall_s = wall.elapsed().as_secs_f64();
@@ -250,7 +245,6 @@ pub(super) async fn run(setup: Setup) -> Result<RunOutcome, String> {
 /// `stop_when_done`); returns the end time (ns since the origin).
 async fn relay_loop(r: &mut Relay, quiet: bool) -> u64 {
     let end = r.net.w.end;
-    let interval = r.net.w.metrics.interval;
     let stop_when_done = r.net.w.scenario.stop_when_done;
     let mut next_sync = 0;
     let mut buf = vec![0u8; 65_536];
@@ -260,10 +254,7 @@ async fn relay_loop(r: &mut Relay, quiet: bool) -> u64 {
         let now = r.net.now();
         r.run_due(now);
         r.net.apply_changes(now);
-        while r.net.next_sample <= now && r.net.next_sample <= end {
-            r.sample(r.net.next_sample);
-            r.net.next_sample += interval;
-        }
+        r.sample_due(now);
         if now >= next_sync {
             r.sync();
             next_sync = now + SYNC_NS;

@@ -7,14 +7,14 @@
 //!
 //! [`Net`]: crate::net::Net
 
+use crate::app::FlowState;
 use crate::capture::CaptureSink;
-use crate::metrics::QueueSample;
 use crate::output::{pcap_sinks, product, write_results, Provenance};
 use crate::packet::Packet;
 use crate::scenario::Scenario;
 use crate::sim::{Ev, EventQueue};
 use crate::summary::Summary;
-use crate::world::World;
+use crate::world::{Endpoints, World};
 use std::io;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -70,15 +70,9 @@ pub(super) struct WallNet {
 }
 
 impl WallNet {
-    /// Builds the world of `s` (endpoints from `factory`, captures into `dir` stamped with
-    /// wall-clock time); model time starts now.
-    pub fn new(
-        s: &Scenario,
-        seed: u64,
-        end: u64,
-        dir: &Path,
-        factory: &crate::transport::TransportFactory,
-    ) -> Result<Self, String> {
+    /// Builds the layout of `s`'s world (no protocol endpoints: they live on real sockets;
+    /// captures into `dir` stamped with wall-clock time); model time starts now.
+    pub fn new(s: &Scenario, seed: u64, end: u64, dir: &Path) -> Result<Self, String> {
         let origin_unix_ns = unix_now_ns();
         let mut pcap = pcap_sinks(dir);
         let mut sinks = |name: &str| -> io::Result<Box<dyn CaptureSink>> {
@@ -87,7 +81,7 @@ impl WallNet {
                 origin_unix_ns,
             }))
         };
-        let w = World::new(s, seed, end, factory, &mut sinks)?;
+        let w = World::new(s, seed, end, Endpoints::Elsewhere, &mut sinks)?;
         let mut changes: Vec<(u64, usize)> = s
             .events
             .iter()
@@ -163,35 +157,22 @@ impl WallNet {
             if at > now {
                 break;
             }
-            self.link_change(now, i);
+            let e = &self.w.scenario.events[i];
+            self.w.net.apply_event(&mut self.q, now, e);
             self.next_change += 1;
         }
     }
 
-    /// Scheduled link change `i`.
-    fn link_change(&mut self, now: u64, i: usize) {
-        let e = &self.w.scenario.events[i];
-        self.w.net.apply_event(&mut self.q, now, e);
-    }
-
-    /// One queue sample of every rate-limited link direction at model time `t`.
-    pub fn sample_queues(&mut self, t: u64) {
-        for l in &mut self.w.net.links {
-            for (d, arrow) in [(0, '>'), (1, '<')] {
-                if l.dirs[d].params().rate.is_none() {
-                    continue;
-                }
-                let (packets, bytes) = l.dirs[d].occupancy(t);
-                let c = l.dirs[d].counters();
-                self.w.metrics.queues.push(QueueSample {
-                    t_ns: t,
-                    link: format!("{}{arrow}", l.name),
-                    packets,
-                    bytes,
-                    dropped_queue: c.dropped_queue,
-                    dropped_loss: c.dropped_loss,
-                });
-            }
+    /// The metrics samples due by `now`; `stats(i, flow)` reads flow `i`'s sender statistics.
+    pub fn sample_due(
+        &mut self,
+        now: u64,
+        mut stats: impl FnMut(usize, &FlowState) -> Option<udt::Stats>,
+    ) {
+        let w = &mut self.w;
+        while self.next_sample <= now && self.next_sample <= w.end {
+            (w.metrics).sample(self.next_sample, &mut w.flows, &mut w.net, &mut stats);
+            self.next_sample += w.metrics.interval;
         }
     }
 }
