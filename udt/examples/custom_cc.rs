@@ -5,7 +5,7 @@
 //!
 //! `cargo run -p udt --example custom_cc`
 //!
-//! The connection must build its control with `udt::cc::from_options` (which
+//! The connection must build its control with `SocketOptions::congestion_control` (which
 //! prefers the factory) for the AIMD to run; a connection that still resolves
 //! `SocketOptions::congestion` by name runs UDT's native control instead, and the
 //! example says so at the end.

@@ -26,7 +26,7 @@ pub struct SocketOptions {
     /// Congestion control, by name (see [`crate::cc::by_name`]).
     pub congestion: String,
     /// A congestion control of the application's own, built per connection; takes
-    /// precedence over `congestion` when set (see [`crate::cc::from_options`]).
+    /// precedence over `congestion` when set (see [`SocketOptions::congestion_control`]).
     pub cc_factory: Option<crate::cc::CcFactory>,
     /// Which protocol behaviour to follow where the project departs from UDT 4.11.
     pub profile: Profile,
@@ -105,11 +105,20 @@ impl SocketOptions {
             && self.send_buffer >= 1
             && self.recv_buffer >= 1
             && matches!(self.socket_type, SocketType::Stream | SocketType::Dgram)
-            && crate::cc::from_options(self).is_some();
+            && self.congestion_control().is_some();
         if ok {
             Ok(())
         } else {
             Err(crate::Error::InvalidParameter)
+        }
+    }
+
+    /// A fresh congestion control for one connection: the factory's if there is one,
+    /// else the one named by `congestion`.
+    pub fn congestion_control(&self) -> Option<Box<dyn crate::cc::CongestionControl>> {
+        match &self.cc_factory {
+            Some(factory) => Some(factory.build()),
+            None => crate::cc::by_name(&self.congestion),
         }
     }
 
@@ -134,5 +143,45 @@ impl Default for EndpointConfig {
             local_addr: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0)),
             seed: 0,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cc::{CcContext, CcControl, CcFactory, Fixed};
+    use crate::seq::SeqNumber;
+    use crate::time::Instant;
+
+    #[test]
+    fn a_factory_takes_precedence_and_compares_by_identity() {
+        let factory = CcFactory::new(|| Box::new(Fixed::new(42.0).unwrap()));
+        let opts = SocketOptions {
+            cc_factory: Some(factory.clone()),
+            ..Default::default()
+        };
+        assert_eq!(opts.clone(), opts);
+        assert_ne!(
+            opts,
+            SocketOptions {
+                cc_factory: Some(CcFactory::new(|| Box::new(Fixed::default()))),
+                ..Default::default()
+            }
+        );
+        assert!(format!("{opts:?}").contains("CcFactory(..)"));
+        let mut cc = opts.congestion_control().unwrap();
+        let ctx = CcContext {
+            now: Instant::from_micros(0),
+            mss: 1500,
+            max_cwnd: 100.0,
+            snd_curr_seq: SeqNumber::new(0),
+            rtt_us: 100_000,
+            rcv_rate: 0,
+            bandwidth: 0,
+        };
+        let mut ctl = CcControl::default();
+        cc.init(&ctx, &mut ctl);
+        assert!((ctl.pkt_snd_period_us - 1500.0 * 8.0 / 42.0).abs() < 1e-9);
+        assert!(opts.validate().is_ok());
     }
 }

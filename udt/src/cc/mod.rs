@@ -44,7 +44,7 @@
 //!
 //! # Choosing one
 //!
-//! By name, in [`SocketOptions::congestion`](crate::SocketOptions::congestion) (see
+//! By name, in `SocketOptions::congestion` (see
 //! [`by_name`] and [`NAMES`]); both ends should use the same algorithm, since the
 //! receiver's algorithm decides how often it sends ACKs. In a netsim scenario, the
 //! flow's `cc` field names it:
@@ -55,8 +55,8 @@
 //! ```
 //!
 //! An algorithm of one's own goes in
-//! [`SocketOptions::cc_factory`](crate::SocketOptions::cc_factory) as a [`CcFactory`]
-//! (see `examples/custom_cc.rs`); [`from_options`] resolves the two.
+//! `SocketOptions::cc_factory` as a [`CcFactory`]
+//! (see `examples/custom_cc.rs`); `SocketOptions::congestion_control` resolves the two.
 
 use crate::packet::LossList;
 use crate::seq::SeqNumber;
@@ -238,7 +238,7 @@ pub fn by_name(name: &str) -> Option<Box<dyn CongestionControl>> {
 
 /// A user-supplied congestion control: a function that builds a fresh instance for
 /// each connection. Two factories are equal when they are the same `Arc`, so
-/// [`SocketOptions`](crate::SocketOptions) stays `Clone + Debug + PartialEq`.
+/// `SocketOptions` stays `Clone + Debug + PartialEq`.
 #[derive(Clone)]
 pub struct CcFactory(Arc<dyn Fn() -> Box<dyn CongestionControl> + Send + Sync>);
 
@@ -266,15 +266,6 @@ impl PartialEq for CcFactory {
     }
 }
 
-/// The congestion control `opts` ask for: the factory's if there is one, else the
-/// one named by `opts.congestion`.
-pub fn from_options(opts: &crate::SocketOptions) -> Option<Box<dyn CongestionControl>> {
-    match &opts.cc_factory {
-        Some(factory) => Some(factory.build()),
-        None => by_name(&opts.congestion),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,37 +289,5 @@ mod tests {
         ] {
             assert!(by_name(name).is_none(), "{name}");
         }
-    }
-
-    #[test]
-    fn a_factory_takes_precedence_and_compares_by_identity() {
-        let factory = CcFactory::new(|| Box::new(Fixed::new(42.0).unwrap()));
-        let opts = crate::SocketOptions {
-            cc_factory: Some(factory.clone()),
-            ..Default::default()
-        };
-        assert_eq!(opts.clone(), opts);
-        assert_ne!(
-            opts,
-            crate::SocketOptions {
-                cc_factory: Some(CcFactory::new(|| Box::new(Fixed::default()))),
-                ..Default::default()
-            }
-        );
-        assert!(format!("{opts:?}").contains("CcFactory(..)"));
-        let mut cc = from_options(&opts).unwrap();
-        let ctx = CcContext {
-            now: Instant::from_micros(0),
-            mss: 1500,
-            max_cwnd: 100.0,
-            snd_curr_seq: SeqNumber::new(0),
-            rtt_us: 100_000,
-            rcv_rate: 0,
-            bandwidth: 0,
-        };
-        let mut ctl = CcControl::default();
-        cc.init(&ctx, &mut ctl);
-        assert!((ctl.pkt_snd_period_us - 1500.0 * 8.0 / 42.0).abs() < 1e-9);
-        assert!(opts.validate().is_ok());
     }
 }

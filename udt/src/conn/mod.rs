@@ -227,7 +227,8 @@ impl Connection {
         state: SocketState,
         now: Instant,
     ) -> Self {
-        let cc = crate::cc::from_options(&opts)
+        let cc = opts
+            .congestion_control()
             .or_else(|| crate::cc::by_name("udt"))
             .expect("the native congestion control always exists");
         let ext = EXT_ORIGIN + u64::from(isn.value());
