@@ -28,12 +28,14 @@ mod handshake;
 mod loss;
 mod receiver;
 mod recv_buf;
+mod report_times;
 mod send_buf;
 mod sender;
 
 use estimate::{AckHistory, ArrivalWindows};
 use loss::LossList as Losses;
 use recv_buf::RecvBuffer;
+use report_times::ReportTimes;
 use send_buf::SendBuffer;
 
 /// UDT4's socket states (`udt-protocol.md` §7.2).
@@ -98,20 +100,25 @@ fn payload_size(mss: u32) -> usize {
         .max(1)
 }
 
+/// The NAK body `LossList::encode` wrote into `buf`, unless it wrote nothing.
+fn parsed_nak(buf: &[u8], n: Option<usize>) -> Option<LossList<'_>> {
+    n.and_then(|n| LossList::parse(&buf[..n]).ok())
+}
+
 fn wire_seq(ext: u64) -> SeqNumber {
     SeqNumber::new(ext as u32)
 }
 
 /// A control packet waiting to be sent.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 enum Outgoing {
     Handshake(Handshake),
     KeepAlive,
     Ack(Ack),
     /// An inclusive range of unwrapped sequence numbers.
     Nak(u64, u64),
-    /// The whole receiver loss list as it stands when sent (periodic NAK).
-    NakAll,
+    /// Inclusive ranges of unwrapped sequence numbers (periodic NAK).
+    NakRanges(Vec<(u64, u64)>),
     Ack2(AckNumber),
     Shutdown,
     Drop(DropRequest),
@@ -192,6 +199,10 @@ pub(crate) struct Connection {
     arrivals: ArrivalWindows,
     next_ack_time: Instant,
     next_nak_time: Instant,
+    /// When each outstanding receiver loss was last reported.
+    nak_times: ReportTimes,
+    /// The highest sequence number a NAK from the peer has named.
+    snd_highest_nak: Option<u64>,
     /// When the last 24-byte ACK went out; `None` before the first, which is
     /// therefore a 24-byte one (§2.2).
     last_ack24_time: Option<Instant>,
@@ -264,6 +275,8 @@ impl Connection {
             arrivals: ArrivalWindows::new(now),
             next_ack_time: now + Duration::SYN,
             next_nak_time: now,
+            nak_times: ReportTimes::default(),
+            snd_highest_nak: None,
             last_ack24_time: None,
             pkts_since_ack: 0,
             light_ack_count: 1,
@@ -541,15 +554,17 @@ impl Connection {
             Outgoing::Handshake(hs) => (self.handshake_dest(&hs), Control::Handshake(hs)),
             Outgoing::KeepAlive => (self.peer_id, Control::KeepAlive),
             Outgoing::Ack(a) => (self.peer_id, Control::Ack(a)),
-            Outgoing::Nak(..) | Outgoing::NakAll => {
-                let n = match out {
-                    Outgoing::Nak(first, last) => {
-                        LossList::encode([(wire_seq(first), wire_seq(last))], &mut nak)
-                    }
-                    _ => self.encode_loss_list(&mut nak),
+            Outgoing::Nak(first, last) => {
+                let n = LossList::encode([(wire_seq(first), wire_seq(last))], &mut nak);
+                let Some(list) = parsed_nak(&nak, n) else {
+                    return 0;
                 };
-                let list = n.and_then(|n| LossList::parse(&nak[..n]).ok());
-                let Some(list) = list else {
+                (self.peer_id, Control::Nak(list))
+            }
+            Outgoing::NakRanges(ranges) => {
+                let ranges = ranges.iter().map(|&(a, b)| (wire_seq(a), wire_seq(b)));
+                let n = LossList::encode(ranges, &mut nak);
+                let Some(list) = parsed_nak(&nak, n) else {
                     return 0; // nothing left to report
                 };
                 (self.peer_id, Control::Nak(list))

@@ -3,7 +3,7 @@
 //! (`udt-protocol.md` §5.2–§5.7, §8.2).
 
 use super::{unwrap_seq, wire_seq, Connection, Event, Outgoing};
-use crate::packet::{Ack, AckInfo, AckRates, DataPacket, DropRequest, LossList};
+use crate::packet::{Ack, AckInfo, AckRates, DataPacket, DropRequest};
 use crate::seq::AckNumber;
 use crate::time::{Duration, Instant};
 
@@ -27,12 +27,15 @@ impl Connection {
         self.stats.bytes_recv_total += d.payload.len() as u64;
 
         if seq > self.rcv_largest + 1 {
-            // A gap: report it at once (UDT4 sends no periodic NAKs).
+            // A gap: report it at once.
             let (first, last) = (self.rcv_largest + 1, seq - 1);
+            if self.rcv_loss.is_empty() {
+                self.next_nak_time = now + self.nak_interval();
+            }
+            self.nak_times.reported(first, last, now);
             self.stats.pkt_rcv_loss_total += self.rcv_loss.insert(first, last);
             self.outgoing.push_back(Outgoing::Nak(first, last));
             self.stats.pkt_sent_nak_total += 1;
-            self.next_nak_time = now + self.nak_interval();
         }
         if seq > self.rcv_largest {
             self.rcv_largest = seq;
@@ -69,23 +72,36 @@ impl Connection {
         self.opts.profile == crate::Profile::Improved && !self.rcv_loss.is_empty()
     }
 
-    /// Re-reports the whole receiver loss list.
+    /// Re-reports the losses last reported at least a NAK interval ago: their
+    /// retransmissions are overdue. Each loss keeps its own clock: a newer gap neither
+    /// delays an older loss's re-report (at 1 Gbit/s and 1% a gap shows every ms or so)
+    /// nor is repeated while its retransmission may still be on the way.
     pub(super) fn send_periodic_nak(&mut self, now: Instant) {
-        self.outgoing.push_back(Outgoing::NakAll);
-        self.stats.pkt_sent_nak_total += 1;
-        self.next_nak_time = now + self.nak_interval();
-    }
-
-    /// Writes the receiver loss list, oldest first, as NAK words into `buf`
-    /// (as many ranges as fit in one packet for this MSS).
-    pub(super) fn encode_loss_list(&self, buf: &mut [u8]) -> Option<usize> {
-        let room = super::payload_size(self.mss).min(buf.len()) & !7;
-        let ranges = self
+        let interval = self.nak_interval();
+        let overdue = |t: Option<Instant>| t.is_none_or(|t| now.saturating_since(t) >= interval);
+        let room = super::payload_size(self.mss).min(super::MAX_NAK_BYTES) / 8;
+        let due: Vec<(u64, u64)> = self
             .rcv_loss
             .ranges()
-            .take(room / 8)
-            .map(|(a, b)| (wire_seq(a), wire_seq(b)));
-        LossList::encode(ranges, &mut buf[..room]).filter(|&n| n > 0)
+            .filter(|&(s, _)| overdue(self.nak_times.last(s)))
+            .take(room)
+            .collect();
+        for &(s, e) in &due {
+            self.nak_times.reported(s, e, now);
+        }
+        if !due.is_empty() {
+            self.outgoing.push_back(Outgoing::NakRanges(due));
+            self.stats.pkt_sent_nak_total += 1;
+        }
+        if let Some(first) = self.rcv_loss.first() {
+            self.nak_times.forget_below(first);
+        }
+        let oldest = self
+            .rcv_loss
+            .ranges()
+            .filter_map(|(s, _)| self.nak_times.last(s))
+            .min();
+        self.next_nak_time = oldest.unwrap_or(now) + interval;
     }
 
     /// The ACK point: the first loss, or one past the largest received.

@@ -179,8 +179,19 @@ impl Connection {
     /// A loss report: CC first, then the losses join the sender loss list.
     pub(super) fn on_nak(&mut self, now: Instant, list: LossList<'_>) {
         self.stats.pkt_recv_nak_total += 1;
-        let ctx = self.cc_context(now);
-        self.cc.on_loss(&ctx, &mut self.ctl, list);
+        // A NAK naming only losses reported before is the improved receiver asking again
+        // for an overdue retransmission, not news of congestion: the congestion control
+        // hears each loss once, as it would from a UDT4 receiver, which never repeats.
+        let newest = list
+            .ranges()
+            .map(|(_, last)| unwrap_seq(self.snd_last_ack, last))
+            .max();
+        let news = newest.is_some_and(|n| self.snd_highest_nak.is_none_or(|h| n > h));
+        if news || self.opts.profile == crate::Profile::Reference {
+            let ctx = self.cc_context(now);
+            self.cc.on_loss(&ctx, &mut self.ctl, list);
+        }
+        self.snd_highest_nak = self.snd_highest_nak.max(newest);
         for (first, last) in list.ranges() {
             let (a, b) = (
                 unwrap_seq(self.snd_last_ack, first),

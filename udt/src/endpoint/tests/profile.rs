@@ -2,7 +2,7 @@
 //! drop request's range, and how much lateness a late sender catches up.
 
 use super::*;
-use crate::packet::{Control, ControlPacket, Packet};
+use crate::packet::{Control, ControlPacket, LossList, Packet};
 use crate::Profile;
 
 fn opts(profile: Profile) -> SocketOptions {
@@ -190,4 +190,161 @@ fn a_late_sender_catches_up_one_syn_or_everything() {
         (49..=53).contains(&reference),
         "reference burst {reference}"
     );
+}
+
+/// The losses each NAK from endpoint 1 names, with when it was sent.
+fn naks_sent_by_receiver(p: &Pipe) -> Vec<(Instant, Vec<(u32, u32)>)> {
+    let trace = p.trace.as_ref().expect("tracing");
+    trace
+        .iter()
+        .filter(|(i, _, _)| *i == 1)
+        .filter_map(|(_, at, b)| match Packet::parse(b) {
+            Ok(Packet::Control(ControlPacket {
+                control: Control::Nak(list),
+                ..
+            })) => Some((
+                *at,
+                list.ranges().map(|(a, b)| (a.value(), b.value())).collect(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn new_gaps_neither_delay_an_old_losss_re_report_nor_are_repeated_early() {
+    // 10 Mbit/s for 3 s over a 20 ms RTT; packet 400 (sent about 0.5 s in) and its
+    // retransmissions vanish until 2 s, and every 8th new packet is lost once (a gap
+    // every ~9 ms, far more often than the 300 ms NAK interval) while its
+    // retransmission gets through.
+    let mut p = Pipe::new(2, 37);
+    p.trace = Some(Vec::new());
+    let o = SocketOptions {
+        congestion: "fixed:10".into(),
+        ..opts(Profile::Improved)
+    };
+    let (c, s) = p.connected_pair(o);
+    let data = pattern(3_750_000, 38);
+    let mut sent = 0;
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut first = None;
+    let mut trickled = std::collections::BTreeSet::new();
+    let blackout_end = p.now + Duration::from_millis(2000);
+    let end = p.now + Duration::from_secs(20);
+    while p.now < end && got.len() < data.len() {
+        if sent < data.len() {
+            let now = p.now;
+            if let Ok(n) = p.endpoints[0].send(now, c, &data[sent..]) {
+                sent += n;
+            }
+        }
+        p.drain();
+        let in_flight: Vec<u32> = p
+            .flight
+            .iter()
+            .filter_map(|Reverse((_, _, _, from, b))| match Packet::parse(b) {
+                Ok(Packet::Data(d)) if *from == addr(0) => Some(d.seq.value()),
+                _ => None,
+            })
+            .collect();
+        let base = *first.get_or_insert_with(|| in_flight.iter().copied().min().unwrap_or(0));
+        for seq in in_flight {
+            let k = seq.wrapping_sub(base);
+            let blacked_out = k == 400 && p.now < blackout_end;
+            if blacked_out || (k % 8 == 5 && trickled.insert(seq)) {
+                lose_seq(&mut p, seq);
+            }
+        }
+        if !p.step() {
+            break;
+        }
+        while let Ok(n) = p.endpoints[1].recv(s, &mut buf) {
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+    }
+    assert!(got == data, "data arrived damaged or incomplete");
+    let base = first.expect("data was sent");
+    let naks = naks_sent_by_receiver(&p);
+    let names = |seq: u32| {
+        naks.iter()
+            .filter(|(_, r)| r.iter().any(|&(a, b)| (a..=b).contains(&seq)))
+            .map(|(at, _)| *at)
+            .collect::<Vec<_>>()
+    };
+    // The old loss is reported on its gap and then once per NAK interval through its
+    // 1.5 s blackout; were the re-report clock pushed out by each new gap, it would not
+    // be named again until the trickle stopped.
+    let old = names(base.wrapping_add(400));
+    assert!(
+        old.len() >= 5,
+        "packet 400 was named in {} NAKs: {old:?}",
+        old.len()
+    );
+    // Each trickled loss is named once: its retransmission arrives within an RTT, before
+    // its own re-report is due (the whole list is not repeated with the old loss).
+    let repeated = trickled.iter().filter(|&&seq| names(seq).len() > 1).count();
+    assert!(trickled.len() > 100, "{} losses trickled", trickled.len());
+    assert_eq!(
+        repeated,
+        0,
+        "{repeated} of {} trickled losses named twice",
+        trickled.len()
+    );
+}
+
+/// The sender's period after NAKs from its peer naming these packets (offsets from its
+/// first data packet), one NAK each, in turn.
+fn period_after_naks(profile: Profile, naks: &[u32]) -> Vec<f64> {
+    let mut p = Pipe::new(2, 39);
+    let (c, _) = p.connected_pair(opts(profile));
+    let cid = p.endpoints[0].socket_ids(c).unwrap().0;
+    let now = p.now;
+    p.endpoints[0]
+        .send(now, c, &pattern(20 * 1456, 40))
+        .unwrap();
+    let mut buf = [0u8; 1500];
+    let t = p.endpoints[0].poll_transmit(now, &mut buf).unwrap();
+    let Ok(Packet::Data(d)) = Packet::parse(&buf[..t.len]) else {
+        panic!("expected the first data packet")
+    };
+    let first = d.seq;
+    // The rest of the first window, paced a microsecond apart.
+    let now = now + Duration::from_millis(1);
+    while p.endpoints[0].poll_transmit(now, &mut buf).is_some() {}
+    naks.iter()
+        .map(|&k| {
+            let mut body = [0u8; 4];
+            let n = LossList::encode([(first.add(k), first.add(k))], &mut body).unwrap();
+            let nak = Packet::Control(ControlPacket {
+                timestamp: 0,
+                dest: cid,
+                control: Control::Nak(LossList::parse(&body[..n]).unwrap()),
+            });
+            let mut wire = vec![0u8; nak.buffer_len()];
+            nak.emit(&mut wire).unwrap();
+            p.endpoints[0].handle_datagram(now, addr(1), &wire);
+            assert_eq!(p.endpoints[0].state(c), SocketState::Connected);
+            p.endpoints[0].stats(c).unwrap().send_period_us
+        })
+        .collect()
+}
+
+#[test]
+fn a_repeated_loss_report_is_not_news_of_congestion_in_the_improved_profile() {
+    // The first NAK ends slow start, the second opens a congestion period, the third
+    // repeats the second's loss: UDT4's control slows down again for a repeat within
+    // the period (its random decrease), the improved sender does not hear it.
+    let improved = period_after_naks(Profile::Improved, &[3, 6, 6]);
+    assert!(
+        improved[1] > improved[0],
+        "a new loss slows down: {improved:?}"
+    );
+    assert_eq!(improved[2], improved[1], "{improved:?}");
+    let reference = period_after_naks(Profile::Reference, &[3, 6, 6]);
+    assert_eq!(reference[..2], improved[..2]);
+    assert!(reference[2] > reference[1], "{reference:?}");
 }
