@@ -37,6 +37,22 @@ fn sent_by(p: &Pipe, ep: usize) -> impl Iterator<Item = Packet<'_>> {
         .filter_map(|(_, _, b)| Packet::parse(b).ok())
 }
 
+/// One step of the pipe, then whatever endpoint 1 can read on `s` appended to `got`;
+/// false when nothing is left to happen.
+fn step_and_read(p: &mut Pipe, s: ConnectionHandle, got: &mut Vec<u8>) -> bool {
+    if !p.step() {
+        return false;
+    }
+    let mut buf = vec![0u8; 1 << 16];
+    while let Ok(n) = p.endpoints[1].recv(s, &mut buf) {
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+    true
+}
+
 /// Sends 300 packets' worth while the 20th packet and its retransmissions vanish for
 /// 1.5 s; returns the NAKs the receiver sent, the sender's retransmissions, and whether
 /// everything arrived intact.
@@ -57,7 +73,6 @@ fn repair_of_a_lost_retransmission(profile: Profile) -> (usize, u64, bool) {
     let mut lost = first;
     let until = p.now + Duration::from_millis(1500);
     let mut got = Vec::new();
-    let mut buf = vec![0u8; 1 << 16];
     let end = p.now + Duration::from_secs(20);
     while p.now < end && got.len() < data.len() {
         p.drain();
@@ -70,14 +85,8 @@ fn repair_of_a_lost_retransmission(profile: Profile) -> (usize, u64, bool) {
         if let (Some(seq), true) = (lost, p.now < until) {
             lose_seq(&mut p, seq);
         }
-        if !p.step() {
+        if !step_and_read(&mut p, s, &mut got) {
             break;
-        }
-        while let Ok(n) = p.endpoints[1].recv(s, &mut buf) {
-            if n == 0 {
-                break;
-            }
-            got.extend_from_slice(&buf[..n]);
         }
     }
     let naks = sent_by(&p, 1)
@@ -227,7 +236,6 @@ fn new_gaps_neither_delay_an_old_losss_re_report_nor_are_repeated_early() {
     let data = pattern(3_750_000, 38);
     let mut sent = 0;
     let mut got = Vec::new();
-    let mut buf = vec![0u8; 1 << 16];
     let mut first = None;
     let mut trickled = std::collections::BTreeSet::new();
     let blackout_end = p.now + Duration::from_millis(2000);
@@ -256,14 +264,8 @@ fn new_gaps_neither_delay_an_old_losss_re_report_nor_are_repeated_early() {
                 lose_seq(&mut p, seq);
             }
         }
-        if !p.step() {
+        if !step_and_read(&mut p, s, &mut got) {
             break;
-        }
-        while let Ok(n) = p.endpoints[1].recv(s, &mut buf) {
-            if n == 0 {
-                break;
-            }
-            got.extend_from_slice(&buf[..n]);
         }
     }
     assert!(got == data, "data arrived damaged or incomplete");
