@@ -366,6 +366,7 @@ fn flow_checks(out: &mut Vec<Check>, e: &Expectation, v: &FlowView) {
 mod tests {
     use super::*;
     use crate::scenario::units::{Dur, Rate};
+    use reports::summary::FlowSummary;
 
     /// One sample per 100 ms; the flow reads `mbps[i]` during interval i.
     fn series(mbps: &[f64]) -> Vec<FlowPoint> {
@@ -416,6 +417,41 @@ mod tests {
         assert!(!judge(1, 5));
         assert!(!judge(2, 8), "the second 4-5 s ends 3 s after the event");
         assert!(judge(3, 8));
+    }
+
+    #[test]
+    fn byte_exact_asks_a_transfer_for_every_byte_and_a_timed_flow_for_what_arrived() {
+        let judge = |whole: bool, byte_exact: bool, corrupted: bool| {
+            let totals = FlowTotals {
+                bytes_sent: 100,
+                bytes_received: 60,
+                byte_exact,
+                corrupted,
+                ..Default::default()
+            };
+            let e = Expectation {
+                byte_exact: Some(true),
+                ..Default::default()
+            };
+            let mut out = vec![];
+            let view = FlowView {
+                name: "f",
+                whole,
+                samples: &[],
+                totals: &totals,
+                summary: &FlowSummary::default(),
+                messages: None,
+            };
+            flow_checks(&mut out, &e, &view);
+            out[0].passed
+        };
+        assert!(
+            judge(false, false, false),
+            "cut off by the end, nothing altered"
+        );
+        assert!(!judge(false, false, true));
+        assert!(!judge(true, false, false), "a transfer must arrive whole");
+        assert!(judge(true, true, false));
     }
 
     #[test]
