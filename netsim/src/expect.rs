@@ -71,10 +71,10 @@ pub fn evaluate(s: &Scenario, run: &RunData, sim: &Summary) -> Vec<Check> {
             .expect("validated: flow exists");
         let flow = FlowView {
             name,
-            whole: !s
+            whole: s
                 .flows
                 .iter()
-                .any(|f| &f.name == name && f.transfer.is_none()),
+                .any(|f| &f.name == name && f.transfer.is_some()),
             samples: &run.flows[k].samples,
             totals: &run.flows[k].totals,
             summary: &summary.flows[k],
@@ -230,7 +230,7 @@ fn recovery_check(out: &mut Vec<Check>, n: &str, r: &Recovery, samples: &[FlowPo
 /// What the expectations of one flow look at.
 struct FlowView<'a> {
     name: &'a str,
-    /// Its workload is a `transfer`: every byte must arrive, not only what did be exact.
+    /// Its workload is a `transfer`, so every byte must arrive, not only arrive unaltered.
     whole: bool,
     samples: &'a [FlowPoint],
     totals: &'a FlowTotals,
