@@ -181,6 +181,8 @@ pub struct GridOutcome {
     pub runs: Vec<(String, Result<RunOutcome, RunError>)>,
     /// Files of the top-level report.
     pub report_files: Vec<PathBuf>,
+    /// The comparisons across runs (`cc_ratio`), each with the parameters its runs share.
+    pub checks: Vec<(String, reports::Check)>,
 }
 
 /// The default folder of a grid: `out/<name>` or `out/<name>.shard-I-of-N`.
@@ -314,10 +316,17 @@ pub fn run_grid(s: &Scenario, opts: &GridOptions) -> Result<GridOutcome, GridErr
             .collect(),
     };
     let report_files = write_report(&dir, &manifest, !opts.base.no_plots)?;
+    let done: Vec<_> = mine
+        .iter()
+        .zip(&runs)
+        .filter_map(|(g, (_, r))| r.as_ref().ok().map(|o| (&g.params, &o.summary)))
+        .collect();
+    let checks = crate::expect::evaluate_grid(s, &done);
     Ok(GridOutcome {
         dir,
         runs,
         report_files,
+        checks,
     })
 }
 
@@ -348,13 +357,7 @@ pub fn write_report(dir: &Path, m: &Manifest, plots: bool) -> Result<Vec<PathBuf
             let loaded = reports::compare::load_run(&dir.join(&r.label))?;
             let pr = &r.params;
             let mut params = vec![];
-            for (k, v) in [
-                ("cc", &pr.cc),
-                ("rate", &pr.rate),
-                ("delay", &pr.delay),
-                ("rtt", &pr.rtt),
-                ("loss", &pr.loss),
-            ] {
+            for (k, v) in pr.written() {
                 if m.axes.iter().any(|a| a == k) {
                     params.push((k.to_string(), v.clone().unwrap_or_default()));
                 }
@@ -534,15 +537,17 @@ pub fn run_grid_file(
     )?;
     let mut held = 0;
     let mut total = 0;
-    for (label, r) in &o.runs {
-        let Ok(r) = r else { continue };
-        for c in &r.data.checks {
-            total += 1;
-            if c.passed {
-                held += 1;
-            } else if check {
-                println!("  [FAIL] {label}: {} (observed: {})", c.what, c.observed);
-            }
+    let per_run = o
+        .runs
+        .iter()
+        .filter_map(|(label, r)| Some((label, &r.as_ref().ok()?.data.checks)))
+        .flat_map(|(label, cs)| cs.iter().map(move |c| (label, c)));
+    for (label, c) in per_run.chain(o.checks.iter().map(|(l, c)| (l, c))) {
+        total += 1;
+        if c.passed {
+            held += 1;
+        } else if check {
+            println!("  [FAIL] {label}: {} (observed: {})", c.what, c.observed);
         }
     }
     let cpu: f64 = o

@@ -2,7 +2,9 @@
 
 use netsim::output::digests;
 use netsim::run::{run, run_file, RunOptions};
+use netsim::scenario::grid::is_grid;
 use netsim::scenario::Scenario;
+use netsim::sweep::{run_grid, GridOptions};
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
@@ -26,15 +28,104 @@ fn opts(out: &Path) -> RunOptions {
     }
 }
 
-#[test]
-fn shipped_scenarios_that_the_core_passes_hold() {
-    for name in ["cs_handshake", "rendezvous", "rendezvous_nat"] {
-        let out = tmp(name);
-        let o = run_file(&root().join(format!("scenarios/{name}.yaml")), &opts(&out)).unwrap();
-        for c in &o.data.checks {
-            assert!(c.passed, "{name}: {} (observed {})", c.what, c.observed);
+/// Runs a shipped scenario (or every run of its grid) and asserts that each of its
+/// expectations holds.
+fn expectations_hold(name: &str) {
+    let path = root().join(format!("scenarios/{name}.yaml"));
+    let out = tmp(name);
+    let o = RunOptions {
+        no_plots: true,
+        ..opts(&out)
+    };
+    let s = Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let mut checks = vec![];
+    if is_grid(&s) {
+        let g = run_grid(
+            &s,
+            &GridOptions {
+                base: o,
+                jobs: 1,
+                shard: None,
+                progress: false,
+            },
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        for (label, r) in g.runs {
+            let r = r.unwrap_or_else(|e| panic!("{name} {label}: {e}"));
+            checks.extend(r.data.checks.into_iter().map(|c| (label.clone(), c)));
         }
-        let _ = std::fs::remove_dir_all(&out);
+        checks.extend(g.checks);
+    } else {
+        let r = run_file(&path, &o).unwrap_or_else(|e| panic!("{name}: {e}"));
+        checks.extend(r.data.checks.into_iter().map(|c| (String::new(), c)));
+    }
+    assert!(!checks.is_empty(), "{name}: no expectations");
+    for (label, c) in &checks {
+        assert!(
+            c.passed,
+            "{name} {label}: {} (observed {})",
+            c.what, c.observed
+        );
+    }
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+/// One test per shipped scenario, so that they run in parallel and a failure names it.
+/// `fairness` and `dumbbell_100` (1 and 10 Gbit/s for minutes of simulated time) are
+/// checked by the release-only `heavy_scenarios` test.
+macro_rules! shipped {
+    ($($name:ident),* $(,)?) => {
+        const SHIPPED: &[&str] = &[$(stringify!($name)),*];
+        mod shipped {
+            $(#[test]
+            fn $name() {
+                super::expectations_hold(stringify!($name));
+            })*
+        }
+    };
+}
+
+shipped!(
+    bursty_loss,
+    cc_compare,
+    cc_sweep,
+    cs_handshake,
+    fidelity_ci,
+    fidelity_grid,
+    link_flap,
+    long_fat_pipe,
+    lossy_wan,
+    message_ttl,
+    rendezvous,
+    rendezvous_nat,
+    rtt_fairness,
+    tcp_friendliness,
+);
+
+/// The scenarios `heavy_scenarios.rs` checks in release builds.
+const HEAVY: &[&str] = &["dumbbell_100", "fairness"];
+
+#[test]
+fn every_shipped_scenario_is_checked_once() {
+    let mut files: Vec<String> = std::fs::read_dir(root().join("scenarios"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    let mut listed: Vec<String> = SHIPPED.iter().chain(HEAVY).map(|s| s.to_string()).collect();
+    listed.sort();
+    assert_eq!(files, listed);
+    let heavy = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/heavy_scenarios.rs"),
+    )
+    .unwrap();
+    for h in HEAVY {
+        assert!(
+            heavy.contains(&format!("fn {h}()")),
+            "{h} in heavy_scenarios.rs"
+        );
     }
 }
 

@@ -115,6 +115,19 @@ pub struct Params {
     pub seed: u64,
 }
 
+impl Params {
+    /// The link and algorithm parameters by name, as written (`None`: not varied).
+    pub fn written(&self) -> [(&'static str, &Option<String>); 5] {
+        [
+            ("cc", &self.cc),
+            ("rate", &self.rate),
+            ("delay", &self.delay),
+            ("rtt", &self.rtt),
+            ("loss", &self.loss),
+        ]
+    }
+}
+
 /// One run of a grid.
 #[derive(Clone, Debug)]
 pub struct GridRun {
@@ -134,7 +147,7 @@ pub fn is_grid(s: &Scenario) -> bool {
 }
 
 /// The sweep a scenario describes (a `compare` list is a sweep over `cc`).
-fn spec_of(s: &Scenario) -> Option<SweepSpec> {
+pub(super) fn spec_of(s: &Scenario) -> Option<SweepSpec> {
     match (&s.compare, &s.sweep) {
         (Some(CompareSpec::List(cc)), _) => Some(SweepSpec {
             cc: cc.clone(),
@@ -340,6 +353,11 @@ fn expand_spec(s: &Scenario, sw: &SweepSpec, seed: Option<u64>) -> Vec<GridRun> 
                         if parts.is_empty() {
                             parts.push("run".into());
                         }
+                        // A run judges what is about it alone; comparisons across runs are
+                        // judged once the grid has run.
+                        sc.expect.retain(|e| {
+                            !e.across_runs() && e.when.as_ref().is_none_or(|w| w.matches(&p))
+                        });
                         out.push(GridRun {
                             index: out.len(),
                             label: parts.join("_"),

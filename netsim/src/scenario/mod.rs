@@ -3,9 +3,11 @@
 //!
 //! The format is documented with a complete example in `netsim/SCENARIOS.md`.
 
+mod expectation;
 pub mod grid;
 pub mod units;
 mod validate;
+pub use expectation::{Expectation, Ratio, Recovery, RunFilter, Window};
 pub use validate::split_host_port as validate_split;
 
 use crate::nat::{Dependence, Preset};
@@ -532,42 +534,6 @@ impl CaptureSpec {
             CaptureSpec::Point(s) | CaptureSpec::Limited { at: s, .. } => s,
         }
     }
-}
-
-/// One expectation; every field given is checked.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Expectation {
-    /// The flow it is about (all but `fairness_at_least` need one).
-    #[serde(default)]
-    pub flow: Option<String>,
-    /// The handshake completes (`true`) or never does (`false`).
-    #[serde(default)]
-    pub connects: Option<bool>,
-    /// The handshake completes within this time of the flow's start.
-    #[serde(default)]
-    pub connects_within: Option<Dur>,
-    /// The connect attempt is reported failed within this time of the flow's start.
-    #[serde(default)]
-    pub fails_within: Option<Dur>,
-    /// Mean goodput at least this.
-    #[serde(default)]
-    pub goodput_at_least: Option<Rate>,
-    /// The transfer completes within this time of the flow's start.
-    #[serde(default)]
-    pub completes_within: Option<Dur>,
-    /// Every byte arrived, in order, unaltered (and all of them, for `transfer`).
-    #[serde(default)]
-    pub byte_exact: Option<bool>,
-    /// At least this fraction of messages is delivered.
-    #[serde(default)]
-    pub delivered_at_least: Option<Prob>,
-    /// At most this fraction of messages is delivered (TTL drops happened).
-    #[serde(default)]
-    pub delivered_at_most: Option<Prob>,
-    /// Jain's fairness index across flows at least this.
-    #[serde(default)]
-    pub fairness_at_least: Option<f64>,
 }
 
 /// A scenario that cannot be loaded.

@@ -176,21 +176,9 @@ impl Scenario {
                 }
             }
         }
+        let grid = super::grid::spec_of(self);
         for (i, e) in self.expect.iter().enumerate() {
-            match &e.flow {
-                Some(name) if !flow_names.contains(name.as_str()) => {
-                    return Err(format!(
-                        "expect[{i}].flow: unknown flow `{name}`; known flows: {}",
-                        list(&flow_names)
-                    ));
-                }
-                None if e.fairness_at_least.is_none() => {
-                    return Err(format!(
-                        "expect[{i}]: needs `flow` (only `fairness_at_least` is about all flows)"
-                    ));
-                }
-                _ => {}
-            }
+            e.check(i, self, grid.as_ref())?;
         }
         Ok(())
     }
