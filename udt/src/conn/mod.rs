@@ -179,10 +179,9 @@ pub(crate) struct Connection {
     /// Highest ACK received, light ACKs included.
     snd_last_ack: u64,
     flow_window: u32,
-    /// When the next data packet may go, µs (fractional periods accumulate). An integer
-    /// nanosecond clock was tried and changes `fairness.yaml`'s outcome (see the session
-    /// note of issue 13); it waits for a fairness floor set over many seeds.
-    next_send: Option<f64>,
+    /// When the next data packet may go, in nanoseconds since [`Instant::ZERO`]: finer
+    /// than the µs clock, so periods that are not whole microseconds keep their rate.
+    next_send_ns: Option<u64>,
     next_msg: MsgNumber,
     /// Sender-side smoothed receive rate and link capacity (packets/s).
     peer_rcv_rate: u32,
@@ -261,7 +260,7 @@ impl Connection {
             snd_next: ext,
             snd_last_ack: ext,
             flow_window: 16,
-            next_send: None,
+            next_send_ns: None,
             next_msg: MsgNumber::new(1),
             peer_rcv_rate: 16,
             peer_bandwidth: 1,
@@ -402,7 +401,7 @@ impl Connection {
             return;
         }
         self.state = SocketState::Broken;
-        self.next_send = None;
+        self.next_send_ns = None;
         self.ended_at = Some(now);
         self.events.push_back(Event::Broken(why));
         // Data acknowledged before the break stays readable.
@@ -513,8 +512,8 @@ impl Connection {
                 );
                 arm(Some(self.exp_deadline()), Timer::Exp);
                 arm(
-                    self.next_send
-                        .map(|at| Instant::from_micros(at.ceil() as u64)),
+                    self.next_send_ns
+                        .map(|at| Instant::from_micros(at.div_ceil(1000))),
                     Timer::Send,
                 );
                 arm(self.linger_deadline, Timer::Linger);
@@ -746,7 +745,7 @@ impl Connection {
             self.shutdown_sent = true;
         }
         self.state = SocketState::Closed;
-        self.next_send = None;
+        self.next_send_ns = None;
         self.linger_deadline = None;
         self.ended_at = Some(now);
     }

@@ -9,49 +9,54 @@ use crate::{Error, Profile};
 
 /// How far behind schedule the sender may fall before it stops catching up: a
 /// late driver gets a burst that keeps the average rate, not an unbounded one.
-const MAX_LATENESS_US: f64 = Duration::SYN.as_micros() as f64;
+const MAX_LATENESS_NS: u64 = Duration::SYN.as_micros() * 1000;
 
 impl Connection {
     /// Puts the sender on the schedule. `now_exactly` moves an already scheduled
     /// sender to `now` (UDT4 does so on NAK and timeout).
     pub(super) fn schedule_send(&mut self, now: Instant, now_exactly: bool) {
-        if self.next_send.is_none() || now_exactly {
-            self.next_send = Some(now.as_micros() as f64);
+        if self.next_send_ns.is_none() || now_exactly {
+            self.next_send_ns = Some(now.as_micros() * 1000);
         }
     }
 
-    /// The inter-packet interval: the CC's period, floored by the maximum bandwidth.
-    fn period_us(&self) -> f64 {
+    /// The inter-packet interval in nanoseconds: the CC's period, floored by the
+    /// maximum bandwidth (saturating: a stalled control's huge period stays huge).
+    fn period_ns(&self) -> u64 {
         let floor = self
             .opts
             .max_bandwidth
             .filter(|&bw| bw > 0)
             .map_or(0.0, |bw| f64::from(self.mss) * 1e6 / bw as f64);
-        self.ctl.pkt_snd_period_us.max(floor)
+        (self.ctl.pkt_snd_period_us.max(floor) * 1000.0).round() as u64
     }
 
     /// The next data packet, if the schedule says one is due.
     pub(super) fn poll_data(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
-        let t = now.as_micros() as f64;
-        let at = self.next_send?;
+        let t = now.as_micros() * 1000;
+        let at = self.next_send_ns?;
         if at > t {
             return None;
         }
         let at = match self.opts.profile {
-            Profile::Improved => at.max(t - MAX_LATENESS_US),
+            Profile::Improved => at.max(t.saturating_sub(MAX_LATENESS_NS)),
             // UDT4 (`m_ullTimeDiff`) owes the sender every microsecond it was late.
             Profile::Reference => at,
         };
         let Some((len, seq)) = self.next_data_packet(now, buf) else {
             // Nothing may go: leave the schedule until an ACK, NAK, timeout or
             // new data puts the sender back on it.
-            self.next_send = None;
+            self.next_send_ns = None;
             return None;
         };
         // Packet pairs: a new packet whose seq ends in 0x0 is followed at once by
         // the next one, so the receiver can measure the link capacity.
         let pair = seq & 0xF == 0;
-        self.next_send = Some(if pair { at } else { at + self.period_us() });
+        self.next_send_ns = Some(if pair {
+            at
+        } else {
+            at.saturating_add(self.period_ns())
+        });
         Some(len)
     }
 
