@@ -26,8 +26,8 @@
 mod peer_compile;
 
 use crate::run::{run, RunOptions};
+use crate::scenario::timing::TimingSpec;
 use crate::scenario::{ProfileSpec, Scenario};
-use crate::timing::TimingSpec;
 use reports::fidelity::{Cell, Trace};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;

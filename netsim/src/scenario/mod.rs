@@ -5,6 +5,7 @@
 
 mod expectation;
 pub mod grid;
+pub mod timing;
 pub mod units;
 mod validate;
 pub use expectation::{Expectation, Ratio, Recovery, RunFilter, Window};
@@ -98,7 +99,7 @@ pub struct HostSpec {
     /// How the host's UDT driver wakes up: `exact` (default), `udt4`, `tokio`, or
     /// `{ tick: DUR }` / `{ idle: DUR }` (see [`crate::timing`]).
     #[serde(default)]
-    pub timing: Option<crate::timing::TimingSpec>,
+    pub timing: Option<timing::TimingSpec>,
 }
 
 impl HostSpec {
