@@ -21,8 +21,9 @@ use crate::clock;
 use crate::error::{ApiResult, Code};
 use crate::mux::{ConnInfo, MuxState};
 use crate::options::{opt, Value};
-use crate::perf::TraceInfo;
-use crate::socket::{self, ConnRef, Socket, Stage};
+use crate::perf::{self, PerfBase, TraceInfo};
+use crate::registry::{self, ConnRef, Socket, Stage};
+use crate::wait;
 
 enum Step<T> {
     Done(ApiResult<T>),
@@ -47,7 +48,7 @@ fn blocking<T>(
         if let Step::Done(r) = attempt(&mut st) {
             return r;
         }
-        let mut slice = crate::WAIT_SLICE;
+        let mut slice = wait::SLICE;
         if let Some(d) = deadline {
             let now = StdInstant::now();
             if now >= d {
@@ -104,7 +105,7 @@ fn open_for(
     illegal: Code,
     dir: Dir,
 ) -> ApiResult<(Arc<Socket>, ConnRef)> {
-    let s = socket::get(id)?;
+    let s = registry::get(id)?;
     if s.kind == wrong {
         return Err(illegal);
     }
@@ -297,7 +298,7 @@ pub fn recvfile(id: i32, path: &str, offset: &mut i64, size: i64, block: i32) ->
 
 /// `UDT::getsockname`: the bound address (UDT4: 2002 before bind).
 pub fn sockname(id: i32) -> ApiResult<SocketAddr> {
-    let s = socket::get(id)?;
+    let s = registry::get(id)?;
     let inner = s.lock();
     match &inner.mux {
         Some(m) if inner.stage != Stage::Init => Ok(m.local),
@@ -308,7 +309,7 @@ pub fn sockname(id: i32) -> ApiResult<SocketAddr> {
 /// `UDT::getpeername`: the peer of a connected socket (2002 otherwise, an
 /// unknown id included, as UDT 4.11 answers).
 pub fn peername(id: i32) -> ApiResult<SocketAddr> {
-    let s = socket::get(id).map_err(|_| Code::ENOCONN)?;
+    let s = registry::get(id).map_err(|_| Code::ENOCONN)?;
     if s.status() != SocketState::Connected {
         return Err(Code::ENOCONN);
     }
@@ -317,37 +318,13 @@ pub fn peername(id: i32) -> ApiResult<SocketAddr> {
     addr.ok_or(Code::ENOCONN)
 }
 
-/// Readiness as UDT_EVENT and epoll report it: (in, out, err).
-pub fn readiness(s: &Socket) -> (bool, bool, bool) {
-    let inner = s.lock();
-    let (stage, mux) = (inner.stage, inner.mux.clone());
-    drop(inner);
-    let Some(mux) = mux else {
-        return (false, false, false);
-    };
-    let mut st = mux.lock();
-    match stage {
-        Stage::Listening => (st.ep.pending_accepts() > 0, false, false),
-        Stage::Conn(h) => {
-            let info = *st.info(h);
-            match st.ep.state(h) {
-                SocketState::Connected => (info.readable, info.writable, false),
-                SocketState::Connecting => (false, false, info.failed.is_some()),
-                // Broken: still readable while acknowledged data is left.
-                _ => (info.readable, false, true),
-            }
-        }
-        _ => (false, false, false),
-    }
-}
-
 /// `UDT::getsockopt`: stored options plus the live ones (state, events, buffers).
 pub fn getopt(id: i32, name: i32) -> ApiResult<Value> {
-    let s = socket::get(id)?;
+    let s = registry::get(id)?;
     match name {
         opt::UDT_STATE => return Ok(Value::Int(s.status() as i32)),
         opt::UDT_EVENT => {
-            let (i, o, e) = readiness(&s);
+            let (i, o, e) = s.readiness();
             let ev = if e {
                 0x8
             } else {
@@ -382,7 +359,7 @@ pub fn getopt(id: i32, name: i32) -> ApiResult<Value> {
 
 /// `UDT::setsockopt`.
 pub fn setopt(id: i32, name: i32, value: &[u8]) -> ApiResult<()> {
-    let s = socket::get(id)?;
+    let s = registry::get(id)?;
     let mut inner = s.lock();
     let phase = s.phase(&inner);
     inner.opts.set(name, value, phase)
@@ -390,7 +367,7 @@ pub fn setopt(id: i32, name: i32, value: &[u8]) -> ApiResult<()> {
 
 /// `UDT::perfmon`.
 pub fn perfmon(id: i32, clear: bool) -> ApiResult<TraceInfo> {
-    let s = socket::get(id)?;
+    let s = registry::get(id)?;
     let c = s.conn()?;
     let (stats, state) = {
         let st = c.mux.lock();
@@ -405,13 +382,13 @@ pub fn perfmon(id: i32, clear: bool) -> ApiResult<TraceInfo> {
     let now = StdInstant::now();
     let mut inner = s.lock();
     let started = *inner.started.get_or_insert(now);
-    let base = *inner.perf.get_or_insert(crate::socket::PerfBase {
+    let base = *inner.perf.get_or_insert(PerfBase {
         stats: udt::Stats::default(),
         at: started,
     });
-    let info = crate::perf::trace(&stats, &base, started, now, &inner.opts);
+    let info = perf::trace(&stats, &base, started, now, &inner.opts);
     if clear {
-        inner.perf = Some(crate::socket::PerfBase { stats, at: now });
+        inner.perf = Some(PerfBase { stats, at: now });
     }
     Ok(info)
 }

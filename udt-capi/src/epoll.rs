@@ -3,19 +3,20 @@
 //!
 //! Readiness is computed when asked (from the core's state and the flags its
 //! events set), not kept in the sets: a multiplexer that reports any event
-//! bumps one process-wide counter and wakes the waiters, which then look again.
+//! raises the process-wide signal in [`crate::wait`] and wakes the waiters,
+//! which then look again.
 //! System sockets are asked with `poll(2)`. As in UDT4, a broken socket
 //! subscribed to UDT_EPOLL_ERR shows up in both the read and the write set, and
 //! a wait that times out is error 6003.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, LazyLock, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::error::{ApiResult, Code};
-use crate::mux::lock;
-use crate::socket;
+use crate::registry;
+use crate::wait::{self, lock, LISTENERS};
 
 /// UDT_EPOLL_IN.
 pub const IN: i32 = 0x1;
@@ -37,25 +38,12 @@ struct Table {
 }
 
 static TABLE: LazyLock<Mutex<Table>> = LazyLock::new(Mutex::default);
-static SIGNAL: LazyLock<(Mutex<u64>, Condvar)> = LazyLock::new(Default::default);
-/// Live epoll sets: multiplexers skip the signal when there are none.
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-/// A multiplexer saw events: wake the epoll waiters.
-pub fn notify() {
-    if LIVE.load(Ordering::Relaxed) == 0 {
-        return;
-    }
-    let (m, c) = &*SIGNAL;
-    *lock(m) += 1;
-    c.notify_all();
-}
 
 /// Forgets every set (cleanup).
 pub fn clear() {
     let mut t = lock(&TABLE);
     t.sets = BTreeMap::new();
-    LIVE.store(0, Ordering::Relaxed);
+    LISTENERS.store(0, Ordering::Relaxed);
 }
 
 /// `UDT::epoll_create`.
@@ -64,7 +52,7 @@ pub fn create() -> i32 {
     t.next += 1;
     let id = t.next;
     t.sets.insert(id, Set::default());
-    LIVE.fetch_add(1, Ordering::Relaxed);
+    LISTENERS.fetch_add(1, Ordering::Relaxed);
     id
 }
 
@@ -72,7 +60,7 @@ pub fn create() -> i32 {
 pub fn release(eid: i32) -> ApiResult<()> {
     let mut t = lock(&TABLE);
     t.sets.remove(&eid).ok_or(Code::EINVPOLLID)?;
-    LIVE.fetch_sub(1, Ordering::Relaxed);
+    LISTENERS.fetch_sub(1, Ordering::Relaxed);
     Ok(())
 }
 
@@ -84,7 +72,7 @@ fn with_set<T>(eid: i32, f: impl FnOnce(&mut Set) -> T) -> ApiResult<T> {
 /// `UDT::epoll_add_usock`; `events` None = all three.
 pub fn add_usock(eid: i32, u: i32, events: Option<i32>) -> ApiResult<()> {
     with_set(eid, |_| ())?;
-    socket::get(u)?;
+    registry::get(u)?;
     with_set(eid, |s| {
         s.usocks.insert(u, events.unwrap_or(IN | OUT | ERR));
     })
@@ -139,11 +127,11 @@ impl Ready {
 pub fn ready_usocks(watch: &BTreeMap<i32, i32>, out: &mut Ready) -> Vec<i32> {
     let mut gone = Vec::new();
     for (&u, &ev) in watch {
-        let Ok(s) = socket::get(u) else {
+        let Ok(s) = registry::get(u) else {
             gone.push(u);
             continue;
         };
-        let (r, w, e) = crate::data::readiness(&s);
+        let (r, w, e) = s.readiness();
         let e = e && ev & ERR != 0;
         if (r && ev & IN != 0) || e {
             out.reads.insert(u);
@@ -191,7 +179,7 @@ pub fn wait(eid: i32, ms: i64) -> ApiResult<Ready> {
             // Nothing to wait for, forever: UDT4 refuses (5003).
             return Err(Code::EINVPARAM);
         }
-        let seen = *lock(&SIGNAL.0);
+        let seen = wait::seen();
         let mut ready = Ready::default();
         let gone = ready_usocks(&usocks, &mut ready);
         if !gone.is_empty() {
@@ -202,7 +190,7 @@ pub fn wait(eid: i32, ms: i64) -> ApiResult<Ready> {
             })?;
         }
         let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        let slice = left.map_or(crate::WAIT_SLICE, |l| l.min(crate::WAIT_SLICE));
+        let slice = left.map_or(wait::SLICE, |l| l.min(wait::SLICE));
         if !ssocks.is_empty() {
             // Poll the system sockets; sleep in poll only if no UDT socket is ready.
             let wait_ms = if ready.total() > 0 {
@@ -219,11 +207,7 @@ pub fn wait(eid: i32, ms: i64) -> ApiResult<Ready> {
             return Err(Code::ETIMEOUT);
         }
         if ssocks.is_empty() {
-            let (m, c) = &*SIGNAL;
-            let g = lock(m);
-            if *g == seen {
-                let _ = c.wait_timeout(g, slice);
-            }
+            wait::wait_after(seen, slice);
         }
     }
 }
@@ -234,12 +218,12 @@ pub fn wait(eid: i32, ms: i64) -> ApiResult<Ready> {
 pub fn select(fds: &[i32], ms: i64) -> (Vec<i32>, Vec<i32>, Vec<i32>) {
     let deadline = (ms >= 0).then(|| Instant::now() + Duration::from_millis(ms as u64));
     loop {
-        let seen = *lock(&SIGNAL.0);
+        let seen = wait::seen();
         let (mut r, mut w, mut e) = (Vec::new(), Vec::new(), Vec::new());
         for &u in fds {
-            match socket::get(u) {
+            match registry::get(u) {
                 Ok(s) => {
-                    let (ri, wi, ei) = crate::data::readiness(&s);
+                    let (ri, wi, ei) = s.readiness();
                     if ri {
                         r.push(u);
                     }
@@ -257,13 +241,9 @@ pub fn select(fds: &[i32], ms: i64) -> (Vec<i32>, Vec<i32>, Vec<i32>) {
         if !(r.is_empty() && w.is_empty() && e.is_empty()) || left.is_some_and(|l| l.is_zero()) {
             return (r, w, e);
         }
-        let slice = left.map_or(crate::WAIT_SLICE, |l| l.min(crate::WAIT_SLICE));
-        LIVE.fetch_add(1, Ordering::Relaxed);
-        let (m, c) = &*SIGNAL;
-        let g = lock(m);
-        if *g == seen {
-            let _ = c.wait_timeout(g, slice);
-        }
-        LIVE.fetch_sub(1, Ordering::Relaxed);
+        let slice = left.map_or(wait::SLICE, |l| l.min(wait::SLICE));
+        LISTENERS.fetch_add(1, Ordering::Relaxed);
+        wait::wait_after(seen, slice);
+        LISTENERS.fetch_sub(1, Ordering::Relaxed);
     }
 }

@@ -16,6 +16,7 @@ use crate::data;
 use crate::epoll;
 use crate::error::{self, ApiResult, Code};
 use crate::perf::TraceInfo;
+use crate::registry;
 use crate::socket;
 
 /// UDT::ERROR.
@@ -92,6 +93,8 @@ pub extern "C" fn udt_startup() -> c_int {
 pub extern "C" fn udt_cleanup() -> c_int {
     guard(ERROR, || {
         socket::cleanup();
+        // Epoll sits beside the socket calls, not below them: its sets go here.
+        epoll::clear();
         Ok(0)
     })
 }
@@ -109,7 +112,7 @@ pub extern "C" fn udt_socket(af: c_int, ty: c_int, _protocol: c_int) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn udt_bind(u: c_int, name: *const libc::sockaddr, namelen: c_int) -> c_int {
     guard(ERROR, || {
-        let s = socket::get(u)?;
+        let s = registry::get(u)?;
         // SAFETY: forwarded from the caller.
         let a = unsafe { addr::read(s.family, name, namelen) }?;
         ok0(socket::bind(u, Some(a), None))
@@ -121,7 +124,7 @@ pub unsafe extern "C" fn udt_bind(u: c_int, name: *const libc::sockaddr, namelen
 #[no_mangle]
 pub extern "C" fn udt_bind2(u: c_int, udpsock: c_int) -> c_int {
     guard(ERROR, || {
-        socket::get(u)?;
+        registry::get(u)?;
         let mut ty: c_int = 0;
         let mut len = std::mem::size_of::<c_int>() as libc::socklen_t;
         // SAFETY: SO_TYPE into a c_int; an invalid descriptor just fails.
@@ -187,7 +190,7 @@ pub unsafe extern "C" fn udt_connect(
     namelen: c_int,
 ) -> c_int {
     guard(ERROR, || {
-        let s = socket::get(u)?;
+        let s = registry::get(u)?;
         // SAFETY: forwarded from the caller.
         let a = unsafe { addr::read(s.family, name, namelen) }?;
         ok0(socket::connect(u, a))
@@ -249,7 +252,7 @@ pub unsafe extern "C" fn udt_getsockopt(
 ) -> c_int {
     guard(ERROR, || {
         if optval.is_null() || optlen.is_null() {
-            socket::get(u)?;
+            registry::get(u)?;
             return Err(Code::EINVPARAM);
         }
         let v = data::getopt(u, optname)?;
@@ -280,7 +283,7 @@ pub unsafe extern "C" fn udt_setsockopt(
     optlen: c_int,
 ) -> c_int {
     guard(ERROR, || {
-        socket::get(u)?;
+        registry::get(u)?;
         if optval.is_null() || optlen <= 0 {
             return Err(Code::EINVPARAM);
         }
@@ -425,7 +428,7 @@ pub unsafe extern "C" fn udt_recvfile2(
 #[no_mangle]
 pub unsafe extern "C" fn udt_perfmon(u: c_int, perf: *mut TraceInfo, clear: c_int) -> c_int {
     guard(ERROR, || {
-        socket::get(u)?;
+        registry::get(u)?;
         if perf.is_null() {
             return Err(Code::EINVPARAM);
         }
@@ -440,7 +443,7 @@ pub unsafe extern "C" fn udt_perfmon(u: c_int, perf: *mut TraceInfo, clear: c_in
 #[no_mangle]
 pub extern "C" fn udt_getsockstate(u: c_int) -> c_int {
     guard(udt::SocketState::NonExist as c_int, || {
-        Ok(socket::state_of(u) as c_int)
+        Ok(registry::state_of(u) as c_int)
     })
 }
 

@@ -10,9 +10,15 @@
 //! It is one more thin driver of the core: one background thread per
 //! multiplexer (UDP port) drives one `udt::Endpoint` against the OS clock
 //! ([`mux`]); blocking calls wait on the multiplexer's condition variable.
-//! Sockets, ids and UDT4's state rules live in [`socket`], data calls,
-//! options and perfmon in [`data`], epoll in [`epoll`], the exported functions
-//! in [`ffi`]. The Rust side exposes nothing else: the interface is C.
+//! The Rust side exposes nothing else: the interface is C.
+//!
+//! Layers, each module using only those below it (no import circles):
+//! 1. [`error`], [`addr`], [`options`], [`perf`] (values and conversions) and
+//!    [`wait`] (locking, the wait slice, the signal that wakes epoll waiters);
+//! 2. [`mux`]: the UDP port, its endpoint and thread; it raises [`wait`]'s signal;
+//! 3. [`registry`]: the id table and each socket's state, UDTSTATUS, readiness;
+//! 4. [`socket`] (create … close), [`data`] (data calls, options, perfmon) and
+//!    [`epoll`] (sets and waits), side by side; then [`ffi`], the exported C functions.
 #![deny(missing_docs)]
 
 mod addr;
@@ -23,10 +29,9 @@ mod ffi;
 mod mux;
 mod options;
 mod perf;
+mod registry;
 mod socket;
-
-/// How long a blocked call sleeps before it looks again even without a wake-up.
-pub(crate) const WAIT_SLICE: std::time::Duration = std::time::Duration::from_millis(20);
+mod wait;
 
 /// The core's clock: microseconds since the library's first use.
 pub(crate) mod clock {

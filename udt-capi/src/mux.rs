@@ -11,7 +11,7 @@
 //! 2. read every waiting datagram (up to a batch) and hand each to the core;
 //! 3. run due timers;
 //! 4. drain `poll_event` into per-connection flags and wake the blocked callers
-//!    (one condition variable per multiplexer, plus the epoll one);
+//!    (one condition variable per multiplexer, plus [`wait::notify`] for epoll);
 //! 5. drain `poll_transmit` in batches and send them outside the lock.
 //!
 //! The thread ends when no API socket uses the multiplexer any more and none of
@@ -30,6 +30,7 @@ use udt::{ConnectionHandle, Endpoint, EndpointConfig, Event, SocketState};
 use crate::addr::Family;
 use crate::clock;
 use crate::error::{ApiResult, Code};
+use crate::wait::{self, lock};
 
 /// Datagrams moved per lock hold, each way.
 const BATCH: usize = 64;
@@ -131,12 +132,6 @@ pub struct Mux {
     /// Signalled whenever the core reports an event.
     pub cond: Condvar,
     thread: Mutex<Option<JoinHandle<()>>>,
-}
-
-/// Locks, ignoring poisoning: a panic caught at the FFI boundary must not make
-/// every later call fail.
-pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Mux {
@@ -274,7 +269,7 @@ impl Mux {
                     st.dead = true;
                     drop(st);
                     self.cond.notify_all();
-                    crate::epoll::notify();
+                    wait::notify();
                     return;
                 }
                 st.ep.poll_timeout()
@@ -320,7 +315,7 @@ impl Mux {
                 }
                 if notify {
                     self.cond.notify_all();
-                    crate::epoll::notify();
+                    wait::notify();
                 }
                 for (i, (to, n)) in tx_meta.iter().enumerate() {
                     self.send(&tx[i * slot..i * slot + n], *to);

@@ -5,7 +5,13 @@
 use udt::Stats;
 
 use crate::options::Options;
-use crate::socket::PerfBase;
+
+/// The counters at the last `perfmon(clear = true)`.
+#[derive(Clone, Copy, Debug)]
+pub struct PerfBase {
+    pub stats: Stats,
+    pub at: std::time::Instant,
+}
 
 /// UDT4's `CPerfMon`, field for field (the C++ header declares the same layout).
 #[repr(C)]
