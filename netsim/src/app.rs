@@ -282,6 +282,9 @@ impl FlowState {
                         self.corrupted = true;
                     }
                     self.bytes_recv += n as u64;
+                    if n < buf.len() {
+                        break; // all that was readable (another call would return 0)
+                    }
                 }
             }
         }

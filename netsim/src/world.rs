@@ -446,7 +446,6 @@ impl World {
         let now = self.now;
         let node = self.endpoints[ep].node;
         let src = self.endpoints[ep].addr;
-        let mut local = std::mem::take(&mut self.local);
         let mut events = std::mem::take(&mut self.evbuf);
         for _round in 0..1000 {
             while let Some(t) = self.endpoints[ep]
@@ -458,7 +457,7 @@ impl World {
                 let dst = t.destination;
                 let p = Packet { src, dst, payload };
                 self.net
-                    .send_from(&mut self.queue, now, node, p, &mut local);
+                    .send_from(&mut self.queue, now, node, p, &mut self.local);
             }
             while let Some(e) = self.endpoints[ep].udt().poll_event() {
                 events.push(e);
@@ -473,10 +472,10 @@ impl World {
             }
         }
         self.evbuf = events;
-        // Packets to another endpoint on the same host go straight there (no link).
-        let pending = std::mem::take(&mut local);
-        self.local = local;
-        for (other, p) in pending {
+        // Packets to another endpoint on the same host go straight there (no link). The
+        // buffer goes back afterwards, so that a steady state allocates nothing here.
+        let mut pending = std::mem::take(&mut self.local);
+        for (other, p) in pending.drain(..) {
             self.endpoints[other].last_turn = now;
             self.endpoints[other]
                 .udt()
@@ -484,6 +483,7 @@ impl World {
             self.net.pool.recycle(p.payload);
             self.drive(other);
         }
+        self.local = pending;
         self.arm_timer(ep);
     }
 

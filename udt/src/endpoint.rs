@@ -444,8 +444,13 @@ impl Endpoint {
         // Round-robin, starting after the connection that sent last.
         let slots = self.connections.slots_mut();
         let n = slots.len();
+        let start = if n == 0 { 0 } else { self.cursor % n };
         for k in 0..n {
-            let i = (self.cursor + k) % n;
+            let i = if start + k < n {
+                start + k
+            } else {
+                start + k - n
+            };
             let (_, conn) = &mut slots[i];
             if let Some(len) = conn.poll_transmit(now, buf) {
                 self.cursor = i + 1;

@@ -98,6 +98,17 @@ fn payload_size(mss: u32) -> usize {
         .max(1)
 }
 
+/// `at.ceil() as u64` without the call to the C library's `ceil` (the baseline x86-64 target
+/// has no rounding instruction): the same value for every `f64`, NaN and negatives included.
+fn ceil_micros(at: f64) -> u64 {
+    let t = at as u64;
+    if (t as f64) < at {
+        t.saturating_add(1)
+    } else {
+        t
+    }
+}
+
 fn wire_seq(ext: u64) -> SeqNumber {
     SeqNumber::new(ext as u32)
 }
@@ -500,7 +511,7 @@ impl Connection {
                 arm(Some(self.exp_deadline()), Timer::Exp);
                 arm(
                     self.next_send
-                        .map(|at| Instant::from_micros(at.ceil() as u64)),
+                        .map(|at| Instant::from_micros(ceil_micros(at))),
                     Timer::Send,
                 );
                 arm(self.linger_deadline, Timer::Linger);
@@ -773,5 +784,34 @@ impl Connection {
         let diff = self.rtt.abs_diff(sample);
         self.rtt_var = ((3 * u64::from(self.rtt_var) + u64::from(diff)) >> 2) as u32;
         self.rtt = ((7 * u64::from(self.rtt) + u64::from(sample)) >> 3) as u32;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ceil_micros;
+
+    #[test]
+    fn ceil_micros_is_ceil() {
+        let cases = [
+            0.0,
+            -0.0,
+            -0.5,
+            0.25,
+            1.0,
+            1.000_000_1,
+            12.5,
+            4_503_599_627_370_495.5,
+            9_007_199_254_740_993.0,
+            1.8e19,
+            18_446_744_073_709_551_616.0,
+            1e30,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ];
+        for at in cases {
+            assert_eq!(ceil_micros(at), at.ceil() as u64, "{at}");
+        }
     }
 }

@@ -131,7 +131,7 @@ impl RecvBuffer {
 
     /// Stream read: copies bytes of packets before `ack` into `out`.
     pub(crate) fn read_stream(&mut self, out: &mut [u8], ack: u64) -> usize {
-        let mut n = 0;
+        let (mut n, first) = (0, self.base);
         while n < out.len() && self.base < ack {
             let done = match self.slots.front().and_then(Option::as_ref) {
                 Some(slot) => {
@@ -152,7 +152,9 @@ impl RecvBuffer {
             }
             self.advance();
         }
-        self.trim_free();
+        if self.base != first {
+            self.trim_free(); // only `advance` adds spare buffers
+        }
         n
     }
 
