@@ -342,10 +342,16 @@ impl LinkDir {
 
     /// The next packet that has arrived by `now`, if any.
     pub fn pop_due(&mut self, now: u64) -> Option<Packet> {
-        if self.next_delivery()? > now {
+        let held = self.next_is_held();
+        let at = if held {
+            self.held.peek()?.0.at
+        } else {
+            self.in_flight.front()?.at
+        };
+        if at > now {
             return None;
         }
-        let f = if self.next_is_held() {
+        let f = if held {
             self.held.pop()?.0
         } else {
             self.in_flight.pop_front()?

@@ -494,6 +494,18 @@ impl Endpoint {
         self.conn(h)?.recv(buf)
     }
 
+    /// Stream receive without a copy: like [`Endpoint::recv`] with a buffer of `max` bytes,
+    /// but the bytes go to `f`, in order, straight from the receive buffer (a packet's worth,
+    /// or what is left of it, per call).
+    pub fn recv_with(
+        &mut self,
+        h: ConnectionHandle,
+        max: usize,
+        f: impl FnMut(&[u8]),
+    ) -> Result<usize, Error> {
+        self.conn(h)?.recv_with(max, f)
+    }
+
     /// Message send: the whole message with an optional time to live.
     pub fn send_msg(
         &mut self,
