@@ -11,7 +11,8 @@ use crate::loss::LossModel;
 use crate::packet::Packet;
 use crate::rng::{chance, normal, unit, SimRng};
 use crate::scenario::units::QueueLimit;
-use std::cmp::{Ordering, Reverse};
+use crate::sim::Timed;
+use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
 /// Extra one-way delay drawn per packet, always zero or more.
@@ -148,28 +149,8 @@ pub struct LinkCounters {
     pub max_queue_packets: u64,
 }
 
-struct InFlight {
-    at: u64,
-    seq: u64,
-    packet: Packet,
-}
-
-impl PartialEq for InFlight {
-    fn eq(&self, o: &Self) -> bool {
-        (self.at, self.seq) == (o.at, o.seq)
-    }
-}
-impl Eq for InFlight {}
-impl PartialOrd for InFlight {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for InFlight {
-    fn cmp(&self, o: &Self) -> Ordering {
-        (self.at, self.seq).cmp(&(o.at, o.seq))
-    }
-}
+/// A packet on the wire and when it arrives.
+type InFlight = Timed<Packet>;
 
 /// One direction of a link.
 pub struct LinkDir {
@@ -333,7 +314,7 @@ impl LinkDir {
         let f = InFlight {
             at,
             seq: self.seq,
-            packet,
+            item: packet,
         };
         if held {
             self.held.push(Reverse(f));
@@ -361,17 +342,23 @@ impl LinkDir {
 
     /// The next packet that has arrived by `now`, if any.
     pub fn pop_due(&mut self, now: u64) -> Option<Packet> {
-        if self.next_delivery()? > now {
+        let held = self.next_is_held();
+        let at = if held {
+            self.held.peek()?.0.at
+        } else {
+            self.in_flight.front()?.at
+        };
+        if at > now {
             return None;
         }
-        let f = if self.next_is_held() {
+        let f = if held {
             self.held.pop()?.0
         } else {
             self.in_flight.pop_front()?
         };
         self.counters.delivered += 1;
-        self.counters.delivered_bytes += f.packet.wire_len() as u64;
-        Some(f.packet)
+        self.counters.delivered_bytes += f.item.wire_len() as u64;
+        Some(f.item)
     }
 }
 

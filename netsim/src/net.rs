@@ -332,7 +332,15 @@ impl Net {
         }
     }
 
+    #[inline]
     fn tap(&mut self, now: u64, node: usize, iface: usize, p: &Packet) {
+        if self.captures.is_empty() {
+            return; // the common case: one test per hop, inlined
+        }
+        self.tap_captures(now, node, iface, p);
+    }
+
+    fn tap_captures(&mut self, now: u64, node: usize, iface: usize, p: &Packet) {
         for &c in &self.nodes[node].caps[iface] {
             let cap = &mut self.captures[c];
             if now > cap.until || cap.written >= cap.max_packets || cap.error.is_some() {

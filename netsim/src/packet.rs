@@ -46,22 +46,29 @@ pub struct BufferPool {
 impl BufferPool {
     /// A payload holding a copy of `bytes`, reusing a free one of that length when there is one.
     pub fn make(&mut self, bytes: &[u8]) -> Payload {
+        let mut p = self.take(bytes.len());
+        Rc::get_mut(&mut p)
+            .expect("pooled and new payloads have no other holder")
+            .copy_from_slice(bytes);
+        p
+    }
+    /// A payload of `len` bytes to write into (its contents are stale), reusing a free one of
+    /// that length when there is one; it has no other holder.
+    pub fn take(&mut self, len: usize) -> Payload {
         let reused = self
             .free
             .iter_mut()
-            .find(|(len, _)| *len == bytes.len())
+            .find(|(l, _)| *l == len)
             .and_then(|(_, list)| list.pop());
         match reused {
-            Some(mut p) => {
+            Some(p) => {
                 self.count -= 1;
-                Rc::get_mut(&mut p)
-                    .expect("pooled payloads have no other holder")
-                    .copy_from_slice(bytes);
                 p
             }
-            None => Rc::from(bytes),
+            None => std::iter::repeat_n(0, len).collect(),
         }
     }
+
     /// Returns a payload to the pool if this was its last holder.
     pub fn recycle(&mut self, payload: Payload) {
         if Rc::strong_count(&payload) != 1

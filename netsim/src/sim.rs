@@ -25,10 +25,39 @@ pub enum Ev {
     Sample,
 }
 
+/// Something (`item`) due at time `at`, ordered by (time, sequence number) alone: sequence
+/// numbers are unique, so the item itself never decides, and comparing two integers is all a
+/// heap step costs. The event queue holds events this way, links their held-back packets.
+pub struct Timed<T> {
+    /// When, ns.
+    pub at: u64,
+    /// Order among items due at the same time.
+    pub seq: u64,
+    /// What.
+    pub item: T,
+}
+
+impl<T> PartialEq for Timed<T> {
+    fn eq(&self, o: &Self) -> bool {
+        (self.at, self.seq) == (o.at, o.seq)
+    }
+}
+impl<T> Eq for Timed<T> {}
+impl<T> PartialOrd for Timed<T> {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl<T> Ord for Timed<T> {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        (self.at, self.seq).cmp(&(o.at, o.seq))
+    }
+}
+
 /// Time-ordered events; ties broken by insertion order.
 #[derive(Default)]
 pub struct EventQueue {
-    heap: BinaryHeap<Reverse<(u64, u64, Ev)>>,
+    heap: BinaryHeap<Reverse<Timed<Ev>>>,
     seq: u64,
 }
 
@@ -36,15 +65,19 @@ impl EventQueue {
     /// Schedules `ev` at `at` (ns).
     pub fn push(&mut self, at: u64, ev: Ev) {
         self.seq += 1;
-        self.heap.push(Reverse((at, self.seq, ev)));
+        self.heap.push(Reverse(Timed {
+            at,
+            seq: self.seq,
+            item: ev,
+        }));
     }
     /// The time of the earliest event.
     pub fn peek_time(&self) -> Option<u64> {
-        self.heap.peek().map(|r| r.0 .0)
+        self.heap.peek().map(|r| r.0.at)
     }
     /// Removes the earliest event.
     pub fn pop(&mut self) -> Option<(u64, Ev)> {
-        self.heap.pop().map(|Reverse((t, _, e))| (t, e))
+        self.heap.pop().map(|Reverse(e)| (e.at, e.item))
     }
     /// Events waiting.
     pub fn len(&self) -> usize {

@@ -5,13 +5,18 @@ use crate::app::{socket_options, FlowState, MessageTap, Side};
 use crate::clock::{from_udt, to_udt};
 use crate::metrics::Metrics;
 use crate::net::{CapturePoint, Net, NodeKind};
-use crate::packet::Packet;
+use crate::packet::{Packet, Payload, IP_UDP_OVERHEAD};
 use crate::rng::seed_for;
 use crate::scenario::{validate_split as split, CaptureSpec, Scenario};
 use crate::sim::{Ev, EventQueue};
 use crate::timing::HostTiming;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::rc::Rc;
 use udt::{ConnectionHandle as Conn, Endpoint, EndpointConfig, Event};
+
+/// Bytes of a handshake datagram (UDT header and handshake body), the longest control packet
+/// that does not depend on the MSS.
+const HANDSHAKE_DATAGRAM: usize = udt::packet::HEADER_LEN + udt::packet::HANDSHAKE_LEN;
 
 /// One bound endpoint.
 pub struct EndpointSlot {
@@ -25,6 +30,9 @@ pub struct EndpointSlot {
     pub flow: usize,
     /// Sender or receiver.
     pub side: Side,
+    /// Bytes of the buffer its datagrams are written into: the largest datagram its flow's
+    /// MSS allows (and a handshake).
+    room: usize,
     timer_at: Option<u64>,
     same_time_wakes: u32,
     /// How the host's driver wakes up, and when it last turned (an arrival or a wake).
@@ -57,9 +65,9 @@ pub struct World {
     /// Sees the message workloads' messages (tests); `None` normally.
     pub message_tap: Option<Box<dyn MessageTap>>,
     queue: EventQueue,
-    txbuf: Vec<u8>,
-    rxbuf: Vec<u8>,
     local: Vec<(usize, Packet)>,
+    /// The payload the next datagram is written into (see `drive`).
+    spare: Option<Payload>,
     evbuf: Vec<(Conn, Event)>,
 }
 
@@ -154,10 +162,8 @@ impl World {
             datagrams_sent: 0,
             message_tap: None,
             queue: EventQueue::default(),
-            // Grows to the largest MSS of the flows (see `add_flow`).
-            txbuf: vec![],
-            rxbuf: vec![0; 256 * 1024],
             local: vec![],
+            spare: None,
             evbuf: vec![],
         };
         for (i, f) in s.flows.iter().enumerate() {
@@ -224,6 +230,7 @@ impl World {
             endpoint,
             flow,
             side,
+            room: HANDSHAKE_DATAGRAM,
             timer_at: None,
             same_time_wakes: 0,
             timing,
@@ -266,12 +273,13 @@ impl World {
             .bind(r_node, r_addr, i, Side::Receiver, endpoints)
             .map_err(at)?;
         let opts = socket_options(f);
-        // The endpoint writes each datagram into `txbuf`: room for one MSS (it counts the
-        // IP and UDP headers, so the datagram itself is smaller).
-        let mss = opts.mss as usize;
-        if self.txbuf.len() < mss {
-            self.txbuf.resize(mss, 0);
-        }
+        // The MSS counts the IP and UDP headers: a UDT datagram (data packets, and NAKs, which
+        // fill at most a data packet's payload) is at most that much smaller.
+        let room = (opts.mss as usize)
+            .saturating_sub(IP_UDP_OVERHEAD)
+            .max(HANDSHAKE_DATAGRAM);
+        self.endpoints[sender_ep].room = room;
+        self.endpoints[receiver_ep].room = room;
         if let Some(ep) = &mut self.endpoints[receiver_ep].endpoint {
             if f.rendezvous.is_none() && f.listen {
                 ep.listen(to_udt(0), opts, 1024)
@@ -446,19 +454,34 @@ impl World {
         let now = self.now;
         let node = self.endpoints[ep].node;
         let src = self.endpoints[ep].addr;
-        let mut local = std::mem::take(&mut self.local);
+        let room = self.endpoints[ep].room;
+        // The endpoint writes straight into a payload; a datagram that fills it (a full data
+        // packet) is sent as it is, a shorter one as a copy of its bytes.
+        let mut buf = match self.spare.take() {
+            Some(b) if b.len() == room => b,
+            other => {
+                if let Some(b) = other {
+                    self.net.pool.recycle(b);
+                }
+                self.net.pool.take(room)
+            }
+        };
         let mut events = std::mem::take(&mut self.evbuf);
         for _round in 0..1000 {
-            while let Some(t) = self.endpoints[ep]
-                .udt()
-                .poll_transmit(to_udt(now), &mut self.txbuf)
-            {
-                let payload = self.net.pool.make(&self.txbuf[..t.len]);
+            while let Some(t) = self.endpoints[ep].udt().poll_transmit(
+                to_udt(now),
+                Rc::get_mut(&mut buf).expect("a taken payload has no other holder"),
+            ) {
+                let payload = if t.len == room {
+                    std::mem::replace(&mut buf, self.net.pool.take(room))
+                } else {
+                    self.net.pool.make(&buf[..t.len])
+                };
                 self.datagrams_sent += 1;
                 let dst = t.destination;
                 let p = Packet { src, dst, payload };
                 self.net
-                    .send_from(&mut self.queue, now, node, p, &mut local);
+                    .send_from(&mut self.queue, now, node, p, &mut self.local);
             }
             while let Some(e) = self.endpoints[ep].udt().poll_event() {
                 events.push(e);
@@ -473,10 +496,13 @@ impl World {
             }
         }
         self.evbuf = events;
-        // Packets to another endpoint on the same host go straight there (no link).
-        let pending = std::mem::take(&mut local);
-        self.local = local;
-        for (other, p) in pending {
+        if let Some(b) = self.spare.replace(buf) {
+            self.net.pool.recycle(b);
+        }
+        // Packets to another endpoint on the same host go straight there (no link). The
+        // buffer goes back afterwards, so that a steady state allocates nothing here.
+        let mut pending = std::mem::take(&mut self.local);
+        for (other, p) in pending.drain(..) {
             self.endpoints[other].last_turn = now;
             self.endpoints[other]
                 .udt()
@@ -484,6 +510,7 @@ impl World {
             self.net.pool.recycle(p.payload);
             self.drive(other);
         }
+        self.local = pending;
         self.arm_timer(ep);
     }
 
@@ -519,12 +546,7 @@ impl World {
         let fl = &mut self.flows[e.flow];
         match e.side {
             Side::Sender => fl.pump_send(now, e.udt()),
-            Side::Receiver => fl.pump_recv(
-                now,
-                e.udt(),
-                &mut self.rxbuf,
-                self.message_tap.as_deref_mut(),
-            ),
+            Side::Receiver => fl.pump_recv(now, e.udt(), self.message_tap.as_deref_mut()),
         }
         if !(fl.completed_at.is_some() && !fl.stopped && fl.spec().transfer.is_some()) {
             return;

@@ -444,8 +444,13 @@ impl Endpoint {
         // Round-robin, starting after the connection that sent last.
         let slots = self.connections.slots_mut();
         let n = slots.len();
+        let start = if n == 0 { 0 } else { self.cursor % n };
         for k in 0..n {
-            let i = (self.cursor + k) % n;
+            let i = if start + k < n {
+                start + k
+            } else {
+                start + k - n
+            };
             let (_, conn) = &mut slots[i];
             if let Some(len) = conn.poll_transmit(now, buf) {
                 self.cursor = i + 1;
@@ -487,6 +492,18 @@ impl Endpoint {
     /// Stream receive; `Ok(0)` when nothing is readable yet.
     pub fn recv(&mut self, h: ConnectionHandle, buf: &mut [u8]) -> Result<usize, Error> {
         self.conn(h)?.recv(buf)
+    }
+
+    /// Stream receive without a copy: like [`Endpoint::recv`] with a buffer of `max` bytes,
+    /// but the bytes go to `f`, in order, straight from the receive buffer (a packet's worth,
+    /// or what is left of it, per call).
+    pub fn recv_with(
+        &mut self,
+        h: ConnectionHandle,
+        max: usize,
+        f: impl FnMut(&[u8]),
+    ) -> Result<usize, Error> {
+        self.conn(h)?.recv_with(max, f)
     }
 
     /// Message send: the whole message with an optional time to live.

@@ -22,7 +22,7 @@ impl LossList {
     }
 
     pub(crate) fn first(&self) -> Option<u64> {
-        self.ranges.keys().next().copied()
+        self.ranges.first_key_value().map(|(&k, _)| k)
     }
 
     /// Adds `start ..= end`; returns how many numbers were new.

@@ -674,12 +674,22 @@ impl Connection {
 
     /// Stream receive: bytes acknowledged so far. `Ok(0)`: nothing yet.
     pub(crate) fn recv(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        let mut n = 0;
+        self.recv_with(buf.len(), |chunk| {
+            buf[n..n + chunk.len()].copy_from_slice(chunk);
+            n += chunk.len();
+        })
+    }
+
+    /// Stream receive without a copy: up to `max` bytes acknowledged so far, handed to `f`
+    /// in order. `Ok(0)`: nothing yet.
+    pub(crate) fn recv_with(&mut self, max: usize, f: impl FnMut(&[u8])) -> Result<usize, Error> {
         if self.opts.socket_type != crate::packet::SocketType::Stream {
             return Err(Error::DgramIllegal);
         }
-        let n = self.rcv.read_stream(buf, self.rcv_last_ack);
+        let n = self.rcv.read_stream_with(max, self.rcv_last_ack, f);
         self.stats.bytes_delivered_total += n as u64;
-        if n == 0 && !buf.is_empty() {
+        if n == 0 && max > 0 {
             self.readable_or_error()?;
         }
         Ok(n)

@@ -130,14 +130,30 @@ impl RecvBuffer {
     }
 
     /// Stream read: copies bytes of packets before `ack` into `out`.
+    #[cfg(test)]
     pub(crate) fn read_stream(&mut self, out: &mut [u8], ack: u64) -> usize {
         let mut n = 0;
-        while n < out.len() && self.base < ack {
+        self.read_stream_with(out.len(), ack, |chunk| {
+            out[n..n + chunk.len()].copy_from_slice(chunk);
+            n += chunk.len();
+        })
+    }
+
+    /// Stream read without a copy: hands up to `max` bytes of packets before `ack` to `f`,
+    /// in order, a packet's bytes (or what is left of them) at a time; returns how many.
+    pub(crate) fn read_stream_with(
+        &mut self,
+        max: usize,
+        ack: u64,
+        mut f: impl FnMut(&[u8]),
+    ) -> usize {
+        let (mut n, first) = (0, self.base);
+        while n < max && self.base < ack {
             let done = match self.slots.front().and_then(Option::as_ref) {
                 Some(slot) => {
                     let src = &slot.data[self.read_offset..];
-                    let k = src.len().min(out.len() - n);
-                    out[n..n + k].copy_from_slice(&src[..k]);
+                    let k = src.len().min(max - n);
+                    f(&src[..k]);
                     n += k;
                     let whole = k == src.len();
                     self.read_offset += k;
@@ -152,7 +168,9 @@ impl RecvBuffer {
             }
             self.advance();
         }
-        self.trim_free();
+        if self.base != first {
+            self.trim_free(); // only `advance` adds spare buffers
+        }
         n
     }
 
