@@ -16,7 +16,10 @@
 //!   thread sleeps on a condition that only the receiving thread's loop signals, and that
 //!   loop turns once per arriving datagram or when its socket's 100 µs receive timeout
 //!   expires, which the kernel rounds up to two 4 ms jiffies. Measured: paced at a mean
-//!   1.7 ms, it sends bursts of 4–6 packets every 7.8–8.1 ms (10th–90th percentile).
+//!   1.7 ms, it sends bursts of 4–6 packets every 7.8–8.1 ms (10th–90th percentile). The
+//!   preset draws each idle turn from 7.8–8.2 ms: a turn of exactly 8 ms locks the bursts
+//!   into one phase with the path, which real hosts never hold (on a 200 ms path it
+//!   decided whether a retransmission met a full queue, every run alike).
 //! - `tokio`: the project's tokio driver: tokio's timer wheel fires on whole milliseconds
 //!   after the deadline, and every datagram arrival wakes the task too.
 
@@ -32,10 +35,15 @@ pub enum HostTiming {
         /// The timer granularity, ns.
         tick: u64,
     },
-    /// Wakes only on a datagram arrival or after `idle` (ns) without one.
+    /// Wakes only on a datagram arrival or after an idle turn without one.
     ArrivalOrIdle {
-        /// How long the receiving loop waits for a datagram before it turns anyway, ns.
+        /// How long the receiving loop waits for a datagram before it turns anyway, ns:
+        /// at least this long,
         idle: u64,
+        /// plus up to this much more, drawn per turn (ns; 0: every turn is `idle`),
+        spread: u64,
+        /// from this seed (the host's).
+        seed: u64,
     },
 }
 
@@ -47,7 +55,11 @@ impl HostTiming {
     pub fn preset(name: &str) -> Option<HostTiming> {
         match name {
             "exact" => Some(HostTiming::Exact),
-            "udt4" => Some(HostTiming::ArrivalOrIdle { idle: 8_000_000 }),
+            "udt4" => Some(HostTiming::ArrivalOrIdle {
+                idle: 7_800_000,
+                spread: 400_000,
+                seed: 0,
+            }),
             "tokio" => Some(HostTiming::Grid { tick: 1_000_000 }),
             _ => None,
         }
@@ -62,12 +74,44 @@ impl HostTiming {
         match self {
             HostTiming::Exact => want,
             HostTiming::Grid { tick } => want.div_ceil(tick) * tick,
-            HostTiming::ArrivalOrIdle { idle } => {
+            HostTiming::ArrivalOrIdle {
+                idle, spread: 0, ..
+            } => {
                 let turns = (want.saturating_sub(last_turn)).div_ceil(idle).max(1);
                 last_turn + turns * idle
             }
+            HostTiming::ArrivalOrIdle { idle, spread, seed } => {
+                // Turn k after `last_turn` lasts a hash of (seed, last_turn, k): the same
+                // schedule however often the driver re-arms its timer.
+                let mut at = last_turn;
+                for k in 0u64.. {
+                    at += idle + mix(seed ^ mix(last_turn ^ mix(k))) % (spread + 1);
+                    if at >= want {
+                        break;
+                    }
+                }
+                at
+            }
         }
     }
+
+    /// This rule for the host whose own seed is `seed` (only drawn turns use it).
+    pub fn seeded(self, seed: u64) -> HostTiming {
+        match self {
+            HostTiming::ArrivalOrIdle { idle, spread, .. } => {
+                HostTiming::ArrivalOrIdle { idle, spread, seed }
+            }
+            other => other,
+        }
+    }
+}
+
+/// SplitMix64's finaliser: a well-spread 64-bit hash.
+fn mix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 #[cfg(test)]
@@ -91,10 +135,32 @@ mod tests {
 
     #[test]
     fn idle_turns_count_from_the_last_turn() {
-        let u = HostTiming::preset("udt4").unwrap();
+        let u = HostTiming::ArrivalOrIdle {
+            idle: 8 * MS,
+            spread: 0,
+            seed: 0,
+        };
         // Last turn at 3 ms: turns at 11, 19, 27 ms.
         assert_eq!(u.wake_at(4 * MS, 3 * MS, 3 * MS), 11 * MS);
         assert_eq!(u.wake_at(11 * MS, 3 * MS, 3 * MS), 11 * MS);
         assert_eq!(u.wake_at(12 * MS, 5 * MS, 3 * MS), 19 * MS);
+    }
+
+    #[test]
+    fn udt4_turns_spread_over_the_measured_range_and_repeat_for_a_seed() {
+        let u = HostTiming::preset("udt4").unwrap().seeded(7);
+        let mut firsts = std::collections::BTreeSet::new();
+        for last in (0..200).map(|i| i * 3 * MS) {
+            let first = u.wake_at(last + 1, last, last) - last;
+            assert!((7_800_000..=8_200_000).contains(&first), "{first}");
+            firsts.insert(first);
+            // Re-arming gives the same turn; a later want lands on a later turn.
+            assert_eq!(u.wake_at(last + 5 * MS, last + 2 * MS, last) - last, first);
+            let second = u.wake_at(last + first + 1, last, last) - last;
+            assert!((first + 7_800_000..=first + 8_200_000).contains(&second));
+        }
+        assert!(firsts.len() > 150, "{} distinct turns of 200", firsts.len());
+        let other = HostTiming::preset("udt4").unwrap().seeded(8);
+        assert_ne!(other.wake_at(1, 0, 0), u.wake_at(1, 0, 0));
     }
 }

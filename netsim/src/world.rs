@@ -222,7 +222,8 @@ impl World {
             .hosts
             .get(host)
             .map(|h| h.timing())
-            .unwrap_or_default();
+            .unwrap_or_default()
+            .seeded(seed);
         let idx = self.endpoints.len();
         self.endpoints.push(EndpointSlot {
             node,

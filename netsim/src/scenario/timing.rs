@@ -45,7 +45,11 @@ impl TimingSpec {
             TimingSpec::Rule(RuleSpec {
                 tick: None,
                 idle: Some(i),
-            }) if i.0 > 0 => Ok(HostTiming::ArrivalOrIdle { idle: i.0 }),
+            }) if i.0 > 0 => Ok(HostTiming::ArrivalOrIdle {
+                idle: i.0,
+                spread: 0,
+                seed: 0,
+            }),
             TimingSpec::Rule(_) => {
                 Err("timing: give exactly one of `tick` or `idle`, longer than 0".into())
             }
