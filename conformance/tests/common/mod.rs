@@ -55,19 +55,9 @@ pub fn conformance(args: &[&str]) -> (i32, String, String) {
 
 pub mod sim;
 
-/// The variable that turns a missing tool (tshark) into a failure; CI sets it in
-/// `.ci/run`. Without it a test that needs a missing tool says why and passes.
-pub const REQUIRE_TOOLS: &str = "UDT_REQUIRE_TOOLS";
-
-/// A test cannot run because `why`: panics when `UDT_REQUIRE_TOOLS=1`, otherwise
-/// prints the reason; the caller then returns.
-pub fn missing(why: &str) {
-    assert!(
-        !std::env::var(REQUIRE_TOOLS).is_ok_and(|v| v == "1"),
-        "{why}; {REQUIRE_TOOLS}=1 makes a missing tool a failure"
-    );
-    eprintln!("skipped: {why}");
-}
+#[path = "../../../udt/tests/support/tools.rs"]
+mod tools;
+pub use tools::missing;
 
 /// Whether `tshark --version` runs; when not, reports it through [`missing`].
 pub fn tshark_or_skip() -> bool {

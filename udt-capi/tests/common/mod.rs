@@ -19,9 +19,12 @@ use md5::{Digest, Md5};
 /// installed by CI itself (g++, libudt-dev); the others only count when
 /// `UDT_REQUIRE_TOOLS=1`.
 pub fn required(ci_installs_it: bool) -> bool {
-    let set = |k: &str, v: &str| std::env::var(k).is_ok_and(|x| x == v);
-    set("UDT_REQUIRE_TOOLS", "1") || (ci_installs_it && set("CI", "true"))
+    tools::tools_required() || (ci_installs_it && std::env::var("CI").is_ok_and(|x| x == "true"))
 }
+
+#[path = "../../../udt/tests/support/tools.rs"]
+mod tools;
+pub use tools::missing;
 
 /// Skips (returns from) the test when `$e` is an `Err`, or fails it when tools
 /// are required.
@@ -34,7 +37,7 @@ macro_rules! or_skip {
                 if $crate::common::required($ci) {
                     panic!("required tool missing: {why}");
                 }
-                eprintln!("skipped: {why}");
+                $crate::common::missing(&why);
                 return;
             }
         }
