@@ -39,7 +39,7 @@ pub struct SocketOptions {
 ///
 /// | behaviour | `Improved` (default) | `Reference` (UDT 4.11) |
 /// | --- | --- | --- |
-/// | outstanding losses | re-reported every NAK interval (draft, UDT ≤ 4.8) | reported once; a lost retransmission waits for EXP |
+/// | outstanding losses | re-reported every NAK interval (draft, UDT ≤ 4.8), and at once when a later retransmission overtakes a lost one | reported once; a lost retransmission waits for EXP |
 /// | expired message (TTL) | the drop request names the whole message | it names the packet up to one past the message's end |
 /// | a late sender | catches up at most one SYN (10 ms) of lateness in a burst | catches up all accumulated lateness |
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

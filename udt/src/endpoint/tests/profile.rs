@@ -27,6 +27,17 @@ fn lose_seq(p: &mut Pipe, seq: u32) {
     p.flight = kept.into();
 }
 
+/// The sequence numbers of endpoint 0's data packets in the pipe.
+fn data_in_flight(p: &Pipe) -> Vec<u32> {
+    p.flight
+        .iter()
+        .filter_map(|Reverse((_, _, _, from, b))| match Packet::parse(b) {
+            Ok(Packet::Data(d)) if *from == addr(0) => Some(d.seq.value()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// What endpoint `ep` sent, parsed (the pipe's trace).
 fn sent_by(p: &Pipe, ep: usize) -> impl Iterator<Item = Packet<'_>> {
     p.trace
@@ -248,14 +259,7 @@ fn new_gaps_neither_delay_an_old_losss_re_report_nor_are_repeated_early() {
             }
         }
         p.drain();
-        let in_flight: Vec<u32> = p
-            .flight
-            .iter()
-            .filter_map(|Reverse((_, _, _, from, b))| match Packet::parse(b) {
-                Ok(Packet::Data(d)) if *from == addr(0) => Some(d.seq.value()),
-                _ => None,
-            })
-            .collect();
+        let in_flight = data_in_flight(&p);
         let base = *first.get_or_insert_with(|| in_flight.iter().copied().min().unwrap_or(0));
         for seq in in_flight {
             let k = seq.wrapping_sub(base);
@@ -349,4 +353,114 @@ fn a_repeated_loss_report_is_not_news_of_congestion_in_the_improved_profile() {
     let reference = period_after_naks(Profile::Reference, &[3, 6, 6]);
     assert_eq!(reference[..2], improved[..2]);
     assert!(reference[2] > reference[1], "{reference:?}");
+}
+
+/// 10 Mbit/s over a 20 ms RTT: packets 100 and 104 are lost, and so is the first
+/// retransmission of 100, while 104's gets through. Returns when the receiver's NAKs
+/// named packet 100, as offsets from the first of them.
+fn reports_of_a_lost_retransmission(profile: Profile) -> Vec<Duration> {
+    let mut p = Pipe::new(2, 41);
+    p.trace = Some(Vec::new());
+    let o = SocketOptions {
+        congestion: "fixed:10".into(),
+        ..opts(profile)
+    };
+    let (c, s) = p.connected_pair(o);
+    let data = pattern(300 * 1456, 42);
+    let now = p.now;
+    assert_eq!(p.endpoints[0].send(now, c, &data), Ok(data.len()));
+    let mut first = None;
+    let mut seen = std::collections::BTreeMap::<u32, u32>::new();
+    let mut got = Vec::new();
+    let end = p.now + Duration::from_secs(20);
+    while p.now < end && got.len() < data.len() {
+        p.drain();
+        let in_flight = data_in_flight(&p);
+        let base = *first.get_or_insert_with(|| in_flight.iter().copied().min().unwrap_or(0));
+        for seq in in_flight {
+            // Each sighting is a new transmission: a lost one leaves the pipe at once.
+            let k = seq.wrapping_sub(base);
+            let sent = seen.entry(k).or_default();
+            *sent += 1;
+            if (k == 100 && *sent <= 2) || (k == 104 && *sent == 1) {
+                lose_seq(&mut p, seq);
+            }
+        }
+        if !step_and_read(&mut p, s, &mut got) {
+            break;
+        }
+    }
+    assert!(got == data, "data arrived damaged or incomplete");
+    let hole = first.expect("data was sent").wrapping_add(100);
+    let times: Vec<Instant> = naks_sent_by_receiver(&p)
+        .into_iter()
+        .filter(|(_, r)| r.iter().any(|&(a, b)| (a..=b).contains(&hole)))
+        .map(|(at, _)| at)
+        .collect();
+    times
+        .iter()
+        .map(|&t| t.saturating_since(times[0]))
+        .collect()
+}
+
+#[test]
+fn a_lost_retransmission_is_reported_again_once_a_later_one_arrives() {
+    // Improved: 104's retransmission overtakes 100's, so 100 is named again about an
+    // RTT after its first report, well before the 300 ms NAK interval.
+    let improved = reports_of_a_lost_retransmission(Profile::Improved);
+    assert_eq!(improved.len(), 2, "improved NAKs naming 100: {improved:?}");
+    assert!(
+        improved[1] < Duration::from_millis(60),
+        "improved re-reported 100 after {:?}",
+        improved[1]
+    );
+    // UDT 4.11 reports a gap once and leaves the rest to EXP.
+    let reference = reports_of_a_lost_retransmission(Profile::Reference);
+    assert_eq!(
+        reference.len(),
+        1,
+        "reference NAKs naming 100: {reference:?}"
+    );
+}
+
+/// Retransmissions of 2000 packets at 50 Mbit/s over a 20 ms RTT path that reorders by
+/// up to 3 ms and loses nothing.
+fn retransmissions_on_a_reordering_path(profile: Profile) -> u64 {
+    let mut p = Pipe::new(2, 43);
+    p.jitter_us = 3000;
+    let o = SocketOptions {
+        congestion: "fixed:50".into(),
+        ..opts(profile)
+    };
+    let (c, s) = p.connected_pair(o);
+    let data = pattern(2000 * 1456, 44);
+    let now = p.now;
+    assert_eq!(p.endpoints[0].send(now, c, &data), Ok(data.len()));
+    let mut got = Vec::new();
+    let end = p.now + Duration::from_secs(20);
+    while p.now < end && got.len() < data.len() {
+        p.drain();
+        if !step_and_read(&mut p, s, &mut got) {
+            break;
+        }
+    }
+    assert!(got == data, "data arrived damaged or incomplete");
+    p.endpoints[0].stats(c).unwrap().pkt_retrans_total
+}
+
+#[test]
+fn a_late_original_is_not_taken_for_an_overtaking_retransmission() {
+    // Every gap a reordering opens is NAKed at once, in both profiles alike; a late
+    // original filling one must not make the improved receiver ask again for the gaps
+    // below it, whose originals are as late.
+    let reference = retransmissions_on_a_reordering_path(Profile::Reference);
+    let improved = retransmissions_on_a_reordering_path(Profile::Improved);
+    assert!(
+        reference > 500,
+        "the path reordered too little: {reference}"
+    );
+    assert_eq!(
+        improved, reference,
+        "improved {improved}, reference {reference}"
+    );
 }
