@@ -12,6 +12,7 @@ use crate::summary::{summarise, Summary};
 use crate::world::World;
 use md5::{Digest, Md5};
 use reports::{FlowData, FlowPoint, FlowTotals, LinkData, QueuePoint, RunData, RunMeta};
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::BufWriter;
 use std::net::IpAddr;
@@ -72,6 +73,16 @@ fn bottleneck(w: &World, i: usize) -> Option<(u64, Vec<String>)> {
     Some((min, names))
 }
 
+/// `items` grouped by a name, each group in the items' order: with a thousand flows, a
+/// scan of every sample per flow is a billion comparisons.
+fn by_name<T>(items: &[T], name: impl Fn(&T) -> &String) -> HashMap<&str, Vec<&T>> {
+    let mut groups: HashMap<&str, Vec<&T>> = HashMap::new();
+    for item in items {
+        groups.entry(name(item).as_str()).or_default().push(item);
+    }
+    groups
+}
+
 /// The run's product: the world's flows, their series and the queues of its rate-limited
 /// links as the report's data model, with the simulator's own account (`sim`) in `details`.
 /// The checks are left empty for [`crate::expect::evaluate`] to fill.
@@ -86,6 +97,7 @@ pub fn run_data(w: &World, sim: &Summary, prov: &Provenance) -> RunData {
         })
         .collect();
     let bottlenecks: Vec<_> = (0..w.flows.len()).map(|i| bottleneck(w, i)).collect();
+    let flow_samples = by_name(&w.metrics.flows, |s| &s.flow);
     let flows = w
         .flows
         .iter()
@@ -102,11 +114,10 @@ pub fn run_data(w: &World, sim: &Summary, prov: &Provenance) -> RunData {
                 _ => true,
             };
             let failure = f.failed.as_ref().map(|(t, e)| (secs(*t), e.clone()));
-            let samples = w
-                .metrics
-                .flows
-                .iter()
-                .filter(|s| s.flow == spec.name)
+            let samples = flow_samples
+                .get(spec.name.as_str())
+                .into_iter()
+                .flatten()
                 .map(|s| FlowPoint {
                     t_s: s.t_ns as f64 / NS,
                     goodput_mbps: s.goodput_bps / 1e6,
@@ -150,7 +161,13 @@ pub fn run_data(w: &World, sim: &Summary, prov: &Provenance) -> RunData {
             }
         })
         .collect();
-    let marked: Vec<&String> = bottlenecks.iter().flatten().flat_map(|b| &b.1).collect();
+    let marked: HashSet<&str> = bottlenecks
+        .iter()
+        .flatten()
+        .flat_map(|b| &b.1)
+        .map(String::as_str)
+        .collect();
+    let queue_samples = by_name(&w.metrics.queues, |q| &q.link);
     let links = w
         .net
         .links
@@ -159,11 +176,10 @@ pub fn run_data(w: &World, sim: &Summary, prov: &Provenance) -> RunData {
         .filter_map(|(l, d, arrow)| {
             let rate = l.dirs[d].params().rate?;
             let name = format!("{}{arrow}", l.name);
-            let samples = w
-                .metrics
-                .queues
-                .iter()
-                .filter(|q| q.link == name)
+            let samples = queue_samples
+                .get(name.as_str())
+                .into_iter()
+                .flatten()
                 .map(|q| QueuePoint {
                     t_s: q.t_ns as f64 / NS,
                     packets: q.packets,
@@ -173,7 +189,7 @@ pub fn run_data(w: &World, sim: &Summary, prov: &Provenance) -> RunData {
                 })
                 .collect();
             Some(LinkData {
-                bottleneck: marked.contains(&&name),
+                bottleneck: marked.contains(name.as_str()),
                 link: name,
                 rate_mbps: Some(rate as f64 / 1e6),
                 samples,
