@@ -13,8 +13,10 @@
 //!   project's improved profile, reported beside them.
 //!
 //! Each point of the scenario's grid (its `sweep:`, or the scenario itself) runs every way
-//! for the measurement window; the goodput of each way is compared with `reference`'s, and
-//! the command fails when a ratio is further from 1 than the tolerance. Real runs take
+//! for the measurement window; the goodput of each way is compared with `reference`'s (a
+//! grid with several seeds compares each way's median over the seeds of a point, see
+//! [`reports::fidelity::judged`]), and the command fails when a ratio is further from 1
+//! than the tolerance. Real runs take
 //! real time: a grid of 24 points and 3 seeds with a 20 s window runs about 50 minutes.
 //!
 //! The scenario must have exactly one flow, from one host to another, with a bulk
@@ -187,7 +189,8 @@ pub fn fidelity(s: &Scenario, opts: &FidelityOptions) -> Result<FidelityOutcome,
     }
     reports::fidelity::write(&dir, &cells, "reference", opts.tolerance, !opts.no_plots)
         .map_err(|e| e.to_string())?;
-    let differences = reports::fidelity::differences(&cells, "reference", opts.tolerance);
+    let points = reports::fidelity::judged(&cells);
+    let differences = reports::fidelity::differences(&points, "reference", opts.tolerance);
     Ok(FidelityOutcome {
         cells,
         differences,

@@ -58,6 +58,86 @@ impl Cell {
     }
 }
 
+/// A grid point's label without its seed (`rate10Mbps_rtt20ms_seed2` → `rate10Mbps_rtt20ms`,
+/// `seed2` → `run`).
+fn without_seed(label: &str) -> &str {
+    let is_seed = |s: &str| {
+        s.strip_prefix("seed")
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    };
+    match label.rsplit_once('_') {
+        Some((rest, last)) if is_seed(last) => rest,
+        _ if is_seed(label) => "run",
+        _ => label,
+    }
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+    }
+}
+
+/// The cells a verdict judges. A grid run with several seeds is judged by each way's median
+/// goodput over the seeds of a point (one seed is one draw of the loss and of the real
+/// machine's timing); a way that failed on any seed has no median, so it fails. Without
+/// repeated seeds, the cells themselves.
+pub fn judged(cells: &[Cell]) -> Vec<Cell> {
+    // Points with their number of seeds, and each (point, way)'s goodputs: `None` once a
+    // run failed.
+    let mut points: Vec<(&str, usize)> = vec![];
+    let mut runs: Vec<(&str, &str, Option<Vec<f64>>)> = vec![];
+    for c in cells {
+        let label = without_seed(&c.label);
+        match points.iter_mut().find(|(l, _)| *l == label) {
+            Some((_, n)) => *n += 1,
+            None => points.push((label, 1)),
+        }
+        for t in &c.traces {
+            let k = match runs.iter().position(|(l, w, _)| *l == label && *w == t.way) {
+                Some(k) => k,
+                None => {
+                    runs.push((label, &t.way, Some(vec![])));
+                    runs.len() - 1
+                }
+            };
+            let goodputs = &mut runs[k].2;
+            match (goodputs.as_mut(), t.goodput_mbps) {
+                (Some(v), Some(g)) => v.push(g),
+                _ => *goodputs = None,
+            }
+        }
+    }
+    if points.iter().all(|&(_, n)| n == 1) {
+        return cells.to_vec();
+    }
+    points
+        .iter()
+        .map(|&(label, n)| Cell {
+            label: label.to_string(),
+            traces: runs
+                .iter()
+                .filter(|(l, _, _)| *l == label)
+                .map(|(_, way, goodputs)| {
+                    let all = goodputs.as_ref().filter(|v| v.len() == n);
+                    Trace {
+                        way: way.to_string(),
+                        goodput_mbps: all.map(|v| median(v.clone())),
+                        error: all
+                            .is_none()
+                            .then(|| format!("did not run on all {n} seeds")),
+                        series: vec![],
+                    }
+                })
+                .collect(),
+        })
+        .collect()
+}
+
 /// How a comparison came out.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Difference {
@@ -150,25 +230,8 @@ pub fn table(cells: &[Cell], ways: &[String], reference: &str) -> (Vec<String>, 
     (head, rows)
 }
 
-/// Writes the report into `out`: `index.html`, `summary.md`, `fidelity.csv` (one row per
-/// cell and way) and, with `plots`, `cells/<label>.{png,svg}`. Returns the files written.
-pub fn write(
-    out: &Path,
-    cells: &[Cell],
-    reference: &str,
-    tolerance: f64,
-    plots: bool,
-) -> Result<Vec<PathBuf>, ReportError> {
-    let mut w = crate::Writer::new(out)?;
-    let mut ways: Vec<String> = vec![];
-    for t in cells.iter().flat_map(|c| &c.traces) {
-        if !ways.contains(&t.way) {
-            ways.push(t.way.clone());
-        }
-    }
-    let diffs = differences(cells, reference, tolerance);
-    let bad = diffs.iter().filter(|d| !d.within).count();
-
+/// `fidelity.csv`'s rows: one per cell and way, with its difference from the reference.
+fn csv_rows(cells: &[Cell], diffs: &[Difference]) -> String {
     let mut csv = String::from("cell,way,goodput_mbps,ratio_to_reference,within,error\n");
     for c in cells {
         for t in &c.traces {
@@ -186,27 +249,71 @@ pub fn write(
             );
         }
     }
-    w.text("fidelity.csv", &csv)?;
+    csv
+}
 
+/// Writes the report into `out`: `index.html`, `summary.md`, `fidelity.csv` (one row per
+/// cell and way), `fidelity_medians.csv` when the grid repeats seeds (see [`judged`]) and,
+/// with `plots`, `cells/<label>.{png,svg}`. Returns the files written.
+pub fn write(
+    out: &Path,
+    cells: &[Cell],
+    reference: &str,
+    tolerance: f64,
+    plots: bool,
+) -> Result<Vec<PathBuf>, ReportError> {
+    let mut w = crate::Writer::new(out)?;
+    let mut ways: Vec<String> = vec![];
+    for t in cells.iter().flat_map(|c| &c.traces) {
+        if !ways.contains(&t.way) {
+            ways.push(t.way.clone());
+        }
+    }
+    let runs = differences(cells, reference, tolerance);
+    let points = judged(cells);
+    let over_seeds = points.len() != cells.len();
+    let diffs = differences(&points, reference, tolerance);
+    let bad = diffs.iter().filter(|d| !d.within).count();
+
+    w.text("fidelity.csv", &csv_rows(cells, &runs))?;
+    if over_seeds {
+        w.text("fidelity_medians.csv", &csv_rows(&points, &diffs))?;
+    }
+
+    let judged_by = if over_seeds {
+        " (each way's median goodput over the seeds)"
+    } else {
+        ""
+    };
     let verdict = if bad == 0 {
         format!(
-            "every way is within {:.0}% of `{reference}` in all {} grid points",
+            "every way is within {:.0}% of `{reference}` in all {} grid points{judged_by}",
             tolerance * 100.0,
-            cells.len()
+            points.len()
         )
     } else {
         format!(
-            "{bad} of {} comparisons are outside {:.0}% of `{reference}`",
+            "{bad} of {} comparisons are outside {:.0}% of `{reference}`{judged_by}",
             diffs.len(),
             tolerance * 100.0
         )
     };
-    let (head, rows) = table(cells, &ways, reference);
-    let mut md = format!("# Fidelity against `{reference}`\n\n{verdict}.\n\n");
-    let _ = writeln!(md, "| {} |", head.join(" | "));
-    let _ = writeln!(md, "|{}", " --- |".repeat(head.len()));
-    for r in &rows {
-        let _ = writeln!(md, "| {} |", r.join(" | "));
+    let mut md = format!("# Fidelity against `{reference}`\n\n{verdict}.\n");
+    let mut tables = vec![];
+    if over_seeds {
+        tables.push(("Median over seeds", table(&points, &ways, reference)));
+    }
+    tables.push(("Every run", table(cells, &ways, reference)));
+    for (title, (head, rows)) in &tables {
+        let _ = write!(
+            md,
+            "\n## {title}\n\n| {} |\n|{}\n",
+            head.join(" | "),
+            " --- |".repeat(head.len())
+        );
+        for r in rows {
+            let _ = writeln!(md, "| {} |", r.join(" | "));
+        }
     }
     for c in cells {
         for t in c.traces.iter().filter(|t| t.error.is_some()) {
@@ -221,8 +328,11 @@ pub fn write(
     }
     let mut page = html::head(&format!("Fidelity against {reference}"));
     let _ = writeln!(page, "<p>{}.</p>", html::esc(&verdict));
-    let head_refs: Vec<&str> = head.iter().map(|s| s.as_str()).collect();
-    page += &html::table(&head_refs, &rows);
+    for (title, (head, rows)) in &tables {
+        let _ = writeln!(page, "<h2>{}</h2>", html::esc(title));
+        let head_refs: Vec<&str> = head.iter().map(|s| s.as_str()).collect();
+        page += &html::table(&head_refs, rows);
+    }
     if plots {
         for c in cells {
             let stem = format!("cells/{}", c.label);
@@ -274,6 +384,60 @@ mod tests {
             ]
         );
         assert!((d[0].ratio.unwrap() - 0.95).abs() < 1e-12);
+    }
+
+    #[test]
+    fn repeated_seeds_are_judged_by_their_median() {
+        let cells = [
+            cell("r10_loss1pct_seed1", Some(5.0), Some(10.0)),
+            cell("r10_loss1pct_seed2", Some(9.6), Some(9.0)),
+            cell("r10_loss1pct_seed3", Some(10.4), Some(11.0)),
+            cell("r10_loss3pct_seed1", Some(1.0), Some(1.0)),
+            cell("r10_loss3pct_seed2", None, Some(1.0)),
+            cell("r10_loss3pct_seed3", Some(1.0), Some(1.0)),
+        ];
+        let points = judged(&cells);
+        let labels: Vec<&str> = points.iter().map(|c| c.label.as_str()).collect();
+        assert_eq!(labels, ["r10_loss1pct", "r10_loss3pct"]);
+        // Medians 9.6 against 10.0: within, though seed 1 alone is at half.
+        assert_eq!(points[0].goodput("sim"), Some(9.6));
+        assert_eq!(points[0].goodput("reference"), Some(10.0));
+        // A way that failed on one seed has no median.
+        assert_eq!(points[1].goodput("sim"), None);
+        let d = differences(&points, "reference", 0.1);
+        let within: Vec<bool> = d.iter().map(|d| d.within).collect();
+        assert_eq!(within, [true, false]);
+
+        let dir = std::env::temp_dir().join(format!("fidelity-seeds-{}", std::process::id()));
+        write(&dir, &cells, "reference", 0.1, false).unwrap();
+        let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+        assert!(md.contains("1 of 2 comparisons are outside 10%"), "{md}");
+        assert!(
+            md.contains("| r10_loss1pct | 9.60 | 10.00 | 0.960 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| r10_loss1pct_seed1 | 5.00 | 10.00 | 0.500 |"),
+            "{md}"
+        );
+        let csv = std::fs::read_to_string(dir.join("fidelity_medians.csv")).unwrap();
+        assert!(
+            csv.contains("r10_loss3pct,sim,,,false,did not run on all 3 seeds"),
+            "{csv}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn seed_suffixes_and_nothing_else_are_dropped() {
+        assert_eq!(
+            without_seed("rate10Mbps_rtt20ms_seed12"),
+            "rate10Mbps_rtt20ms"
+        );
+        assert_eq!(without_seed("seed2"), "run");
+        assert_eq!(without_seed("run"), "run");
+        assert_eq!(without_seed("cubic_seedling"), "cubic_seedling");
+        assert_eq!(without_seed("a_seed"), "a_seed");
     }
 
     #[test]
