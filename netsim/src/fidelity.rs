@@ -19,6 +19,9 @@
 //! than the tolerance. Real runs take
 //! real time: a grid of 24 points and 3 seeds with a 20 s window runs about 50 minutes.
 //!
+//! `--recorded DIR` reads the real ways from an earlier report folder instead of running
+//! them, so a changed simulator is judged against the same real runs in seconds.
+//!
 //! The scenario must have exactly one flow, from one host to another, with a bulk
 //! workload: the real programs send for the whole window.
 
@@ -68,6 +71,9 @@ pub struct FidelityOptions {
     pub tools: Option<PathBuf>,
     /// The reference peer program (default: built from `udt/tests/peer/udt4_peer.cpp`).
     pub peer: Option<PathBuf>,
+    /// An earlier report folder whose real ways' statistics files are read instead of
+    /// running the programs again (`runs/<point>/<way>/{send,recv}_stats.csv`).
+    pub recorded: Option<PathBuf>,
     /// Skip the plots.
     pub no_plots: bool,
     /// No progress lines.
@@ -84,6 +90,7 @@ impl Default for FidelityOptions {
             out: None,
             tools: None,
             peer: None,
+            recorded: None,
             no_plots: false,
             quiet: false,
         }
@@ -135,10 +142,11 @@ pub fn fidelity(s: &Scenario, opts: &FidelityOptions) -> Result<FidelityOutcome,
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("out/{}-fidelity", s.name)));
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let needs_real = opts
-        .ways
-        .iter()
-        .any(|w| w.starts_with("project") || w == "reference");
+    let needs_real = opts.recorded.is_none()
+        && opts
+            .ways
+            .iter()
+            .any(|w| w.starts_with("project") || w == "reference");
     let programs = if needs_real {
         Some(Programs::find(opts, &dir)?)
     } else {
@@ -161,6 +169,11 @@ pub fn fidelity(s: &Scenario, opts: &FidelityOptions) -> Result<FidelityOutcome,
                 "sim" => simulate(&sc, "udt4", ProfileSpec::Reference, window, &wdir),
                 "sim-project" => simulate(&sc, "tokio", ProfileSpec::Reference, window, &wdir),
                 "sim-improved" => simulate(&sc, "tokio", ProfileSpec::Improved, window, &wdir),
+                real if opts.recorded.is_some() => {
+                    let rec = opts.recorded.as_deref().expect("checked");
+                    let at = rec.join("runs").join(&point.label).join(real);
+                    read_real(&at, window).map_err(|e| format!("recorded: {e}"))
+                }
                 real => {
                     let p = programs.as_ref().expect("found above");
                     let kind = match real {
@@ -495,6 +508,12 @@ fn over_relay(
     if let Some(e) = launch_error {
         return Err(e);
     }
+    read_real(dir, window)
+}
+
+/// A real way's trace from the statistics files its programs wrote into `dir`.
+fn read_real(dir: &Path, window: u64) -> Result<Trace, String> {
+    let (recv_stats, send_stats) = (dir.join("recv_stats.csv"), dir.join("send_stats.csv"));
     let mut series = read_series(&send_stats, &["send_period_us", "cwnd_pkts", "rtt_ms"])
         .map_err(|e| format!("the sender's statistics: {e}"))?;
     let got = read_series(&recv_stats, &["goodput_mbps"])

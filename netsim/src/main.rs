@@ -70,6 +70,11 @@ struct FidelityArgs {
     /// The reference peer program (default: built with g++ from udt/tests/peer/udt4_peer.cpp).
     #[arg(long)]
     peer: Option<PathBuf>,
+    /// Take the real ways (project, reference, project-improved) from an earlier run's
+    /// report folder instead of running them: judge a changed simulator against recorded
+    /// real runs in seconds.
+    #[arg(long)]
+    recorded: Option<PathBuf>,
     /// Skip the plots.
     #[arg(long)]
     no_plots: bool,
@@ -268,6 +273,7 @@ fn fidelity(a: &FidelityArgs) -> ExitCode {
         out: a.out.clone(),
         tools: a.tools.clone(),
         peer: a.peer.clone(),
+        recorded: a.recorded.clone(),
         no_plots: a.no_plots,
         quiet: a.quiet,
         ..Default::default()

@@ -89,3 +89,48 @@ fn the_reference_runs_through_the_relay_beside_the_simulator() {
     assert!(md.contains("| run |"), "{md}");
     let _ = std::fs::remove_dir_all(&out);
 }
+
+/// The outcome of a lossless point, and its reference way.
+fn judge(o: &FidelityOptions) -> (netsim::fidelity::FidelityOutcome, reports::fidelity::Trace) {
+    let got = fidelity(&scenario("0%"), o).unwrap_or_else(|e| panic!("{e}"));
+    let reference = got.cells[0].traces.iter().find(|t| t.way == "reference");
+    let reference = reference.expect("a reference way").clone();
+    (got, reference)
+}
+
+#[test]
+fn recorded_real_runs_are_read_instead_of_run_again() {
+    let out = std::env::temp_dir().join(format!("fid-recorded-{}", std::process::id()));
+    let rec = out.join("recorded");
+    // A recorded reference run at twice the simulator's goodput: 3 s at 20 Mbit/s.
+    let ways = rec.join("runs/run/reference");
+    std::fs::create_dir_all(&ways).unwrap();
+    let mut recv = String::from("time_s,flow,metric,value\n");
+    let mut send = recv.clone();
+    for i in 1..=30 {
+        let t = f64::from(i) / 10.0;
+        recv += &format!("{t},udt4_peer,goodput_mbps,20\n");
+        send += &format!("{t},udt4_peer,send_period_us,600\n");
+    }
+    std::fs::write(ways.join("recv_stats.csv"), recv).unwrap();
+    std::fs::write(ways.join("send_stats.csv"), send).unwrap();
+    let mut o = opts(&["sim", "reference"], &out.join("report"));
+    o.recorded = Some(rec.clone());
+    let (got, reference) = judge(&o);
+    assert_eq!(reference.goodput_mbps, Some(20.0));
+    let d = &got.differences[0];
+    assert!(!d.within, "{d:?}");
+    let ratio = d.ratio.unwrap();
+    assert!(
+        (0.3..0.6).contains(&ratio),
+        "sim / recorded reference = {ratio}"
+    );
+
+    // A point the recording lacks is a failed way, not a silent pass.
+    std::fs::remove_dir_all(&ways).unwrap();
+    let (got, reference) = judge(&o);
+    let e = reference.error.as_deref().unwrap_or("");
+    assert!(e.starts_with("recorded: the sender's statistics"), "{e}");
+    assert!(!got.passed());
+    let _ = std::fs::remove_dir_all(&out);
+}
