@@ -38,6 +38,8 @@ pub struct EndpointSlot {
     /// How the host's driver wakes up, and when it last turned (an arrival or a wake).
     timing: HostTiming,
     last_turn: u64,
+    /// Datagrams that have arrived, for drawing the host's reaction delays.
+    arrivals: u64,
 }
 
 /// A scenario in progress.
@@ -236,6 +238,7 @@ impl World {
             same_time_wakes: 0,
             timing,
             last_turn: 0,
+            arrivals: 0,
         });
         self.net.nodes[node].ports.insert(addr.port(), idx);
         Ok(idx)
@@ -440,12 +443,24 @@ impl World {
 
     fn deliver_local(&mut self, local: &mut Vec<(usize, Packet)>) {
         for (ep, p) in local.drain(..) {
-            self.endpoints[ep].last_turn = self.now;
-            self.endpoints[ep]
-                .udt()
-                .handle_datagram(to_udt(self.now), p.src, &p.payload);
+            let now = self.now;
+            let e = &mut self.endpoints[ep];
+            e.arrivals += 1;
+            let delay = e.timing.reaction(e.arrivals);
+            e.last_turn = now;
+            e.udt().handle_datagram(to_udt(now), p.src, &p.payload);
             self.net.pool.recycle(p.payload);
-            self.drive(ep);
+            if delay == 0 {
+                self.drive(ep);
+                continue;
+            }
+            // The datagram is taken as it arrives (its arrival time is the core's), but what
+            // it makes the driver send leaves only once the driver has reacted.
+            let turn = now + delay;
+            if e.timer_at.is_none_or(|t| t > turn) {
+                e.timer_at = Some(turn);
+                self.queue.push(turn, Ev::EndpointTimer(ep as u32));
+            }
         }
     }
 

@@ -48,6 +48,7 @@ impl TimingSpec {
             }) if i.0 > 0 => Ok(HostTiming::ArrivalOrIdle {
                 idle: i.0,
                 spread: 0,
+                reaction: 0,
                 seed: 0,
             }),
             TimingSpec::Rule(_) => {
