@@ -6,7 +6,8 @@
 //! packet stored, not over the whole configured window, and give memory back as
 //! they are read. Payload buffers are recycled through a free list no longer than
 //! the slot queue's capacity (or [`FREE_BUFFERS`]), so a connection in steady state
-//! allocates nothing per packet, and one that drained its buffer keeps only a few.
+//! allocates nothing per packet, and one that drained its buffer keeps only a few
+//! ([`FREE_BUFFERS`]).
 //! The capacity, not the length: it is the recent high-water mark (the queue
 //! shrinks only below a quarter full), so a read that drains a burst keeps the
 //! buffers the next burst needs instead of freeing and allocating them again.
@@ -178,8 +179,11 @@ impl RecvBuffer {
     }
 
     /// Spare payload buffers kept at most: the slot queue's capacity (see the
-    /// module docs), or [`FREE_BUFFERS`].
+    /// module docs), or [`FREE_BUFFERS`]; only those once the buffer is drained.
     fn spares_kept(&self) -> usize {
+        if self.slots.is_empty() {
+            return FREE_BUFFERS;
+        }
         self.slots.capacity().max(FREE_BUFFERS)
     }
 
