@@ -153,6 +153,9 @@ pub struct FlowState {
     pub last_stats: Option<udt::Stats>,
     /// Scratch for building messages.
     pub msg_buf: Vec<u8>,
+    /// UDT refused the last bulk offer; only a `Writable` event makes room again (the send
+    /// buffer grows only as ACKs release it), so until one comes offering more is skipped.
+    pub send_blocked: bool,
 }
 
 impl FlowState {
@@ -194,7 +197,7 @@ impl FlowState {
         if self.connected_at.is_none() || self.sending_done || self.spec().messages.is_some() {
             return;
         }
-        if self.target().is_none() && self.spec().send_for.is_none() {
+        if self.send_blocked || (self.target().is_none() && self.spec().send_for.is_none()) {
             return;
         }
         let p = pattern();
@@ -209,7 +212,10 @@ impl FlowState {
             // The pattern lives for the whole run: UDT keeps it without copying.
             let data = bytes::Bytes::from_static(&p[off..off + len]);
             match ep.send_bytes(to_udt(now), c, data) {
-                Ok(0) | Err(_) => return,
+                Ok(0) | Err(_) => {
+                    self.send_blocked = true;
+                    return;
+                }
                 Ok(n) => self.bytes_sent += n as u64,
             }
         }

@@ -595,6 +595,7 @@ impl World {
             (Side::Receiver, Event::Connected) => {
                 fl.receiver_conn.get_or_insert(c);
             }
+            (Side::Sender, Event::Writable) => fl.send_blocked = false,
             (Side::Sender, Event::ConnectFailed(why)) => {
                 fl.failed.get_or_insert((now, why.to_string()));
             }
