@@ -156,6 +156,9 @@ pub struct FlowState {
     /// UDT refused the last bulk offer; only a `Writable` event makes room again (the send
     /// buffer grows only as ACKs release it), so until one comes offering more is skipped.
     pub send_blocked: bool,
+    /// The receiver read everything readable; only a `Readable` event (a full ACK moving the
+    /// ACK point, or the connection ending) makes more, so until one comes reading is skipped.
+    pub recv_drained: bool,
 }
 
 impl FlowState {
@@ -282,7 +285,7 @@ impl FlowState {
             }
             return;
         }
-        loop {
+        while !self.recv_drained {
             // Checked where it lies in the receive buffer: no copy into the application.
             let (mut at, mut intact) = (self.bytes_recv, true);
             let read = ep.recv_with(c, READ_SIZE, |chunk| {
@@ -290,13 +293,12 @@ impl FlowState {
                 at += chunk.len() as u64;
             });
             match read {
-                Ok(0) | Err(_) => break,
+                Ok(0) | Err(_) => self.recv_drained = true,
                 Ok(n) => {
                     self.corrupted |= !intact;
                     self.bytes_recv += n as u64;
-                    if n < READ_SIZE {
-                        break; // all that was readable (another call would return 0)
-                    }
+                    // Less than asked for: all that was readable (another call would return 0).
+                    self.recv_drained = n < READ_SIZE;
                 }
             }
         }

@@ -596,6 +596,7 @@ impl World {
                 fl.receiver_conn.get_or_insert(c);
             }
             (Side::Sender, Event::Writable) => fl.send_blocked = false,
+            (Side::Receiver, Event::Readable) => fl.recv_drained = false,
             (Side::Sender, Event::ConnectFailed(why)) => {
                 fl.failed.get_or_insert((now, why.to_string()));
             }
