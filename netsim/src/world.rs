@@ -467,7 +467,6 @@ impl World {
                 self.net.pool.take(room)
             }
         };
-        let mut events = std::mem::take(&mut self.evbuf);
         for _round in 0..1000 {
             while let Some(t) = self.endpoints[ep].udt().poll_transmit(
                 to_udt(now),
@@ -485,18 +484,22 @@ impl World {
                     .send_from(&mut self.queue, now, node, p, &mut self.local);
             }
             while let Some(e) = self.endpoints[ep].udt().poll_event() {
-                events.push(e);
+                self.evbuf.push(e);
             }
-            let had_events = !events.is_empty();
-            for (c, e) in events.drain(..) {
-                self.app_event(ep, c, e);
+            let had_events = !self.evbuf.is_empty();
+            if had_events {
+                // Swapped out only when needed: most turns have no events.
+                let mut events = std::mem::take(&mut self.evbuf);
+                for (c, e) in events.drain(..) {
+                    self.app_event(ep, c, e);
+                }
+                self.evbuf = events;
             }
             self.pump(ep);
             if !had_events {
                 break;
             }
         }
-        self.evbuf = events;
         if let Some(b) = self.spare.replace(buf) {
             self.net.pool.recycle(b);
         }
