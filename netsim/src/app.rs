@@ -153,6 +153,12 @@ pub struct FlowState {
     pub last_stats: Option<udt::Stats>,
     /// Scratch for building messages.
     pub msg_buf: Vec<u8>,
+    /// UDT refused the last bulk offer; only a `Writable` event makes room again (the send
+    /// buffer grows only as ACKs release it), so until one comes offering more is skipped.
+    pub send_blocked: bool,
+    /// The receiver read everything readable; only a `Readable` event (a full ACK moving the
+    /// ACK point, or the connection ending) makes more, so until one comes reading is skipped.
+    pub recv_drained: bool,
 }
 
 impl FlowState {
@@ -194,7 +200,7 @@ impl FlowState {
         if self.connected_at.is_none() || self.sending_done || self.spec().messages.is_some() {
             return;
         }
-        if self.target().is_none() && self.spec().send_for.is_none() {
+        if self.send_blocked || (self.target().is_none() && self.spec().send_for.is_none()) {
             return;
         }
         let p = pattern();
@@ -209,7 +215,10 @@ impl FlowState {
             // The pattern lives for the whole run: UDT keeps it without copying.
             let data = bytes::Bytes::from_static(&p[off..off + len]);
             match ep.send_bytes(to_udt(now), c, data) {
-                Ok(0) | Err(_) => return,
+                Ok(0) | Err(_) => {
+                    self.send_blocked = true;
+                    return;
+                }
                 Ok(n) => self.bytes_sent += n as u64,
             }
         }
@@ -276,7 +285,7 @@ impl FlowState {
             }
             return;
         }
-        loop {
+        while !self.recv_drained {
             // Checked where it lies in the receive buffer: no copy into the application.
             let (mut at, mut intact) = (self.bytes_recv, true);
             let read = ep.recv_with(c, READ_SIZE, |chunk| {
@@ -284,13 +293,12 @@ impl FlowState {
                 at += chunk.len() as u64;
             });
             match read {
-                Ok(0) | Err(_) => break,
+                Ok(0) | Err(_) => self.recv_drained = true,
                 Ok(n) => {
                     self.corrupted |= !intact;
                     self.bytes_recv += n as u64;
-                    if n < READ_SIZE {
-                        break; // all that was readable (another call would return 0)
-                    }
+                    // Less than asked for: all that was readable (another call would return 0).
+                    self.recv_drained = n < READ_SIZE;
                 }
             }
         }

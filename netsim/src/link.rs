@@ -235,9 +235,17 @@ impl LinkDir {
     }
 
     fn serialisation_ns(&mut self, bytes: u64, rate: u64) -> u64 {
-        let num = bytes as u128 * 8 * 1_000_000_000 + self.tx_carry as u128;
-        self.tx_carry = (num % rate as u128) as u64;
-        (num / rate as u128) as u64
+        // In u64 when it fits (always, for packet sizes): a u128 division is a library call.
+        let num = bytes
+            .checked_mul(8 * 1_000_000_000)
+            .and_then(|n| n.checked_add(self.tx_carry));
+        let Some(num) = num else {
+            let num = bytes as u128 * 8 * 1_000_000_000 + self.tx_carry as u128;
+            self.tx_carry = (num % rate as u128) as u64;
+            return (num / rate as u128) as u64;
+        };
+        self.tx_carry = num % rate;
+        num / rate
     }
 
     /// Offers `packet` at `now`. Returns the reason when it is dropped at once or decided lost.

@@ -455,10 +455,10 @@ impl Net {
 
     fn route(&self, node: usize, dst: Ipv4Addr) -> Option<usize> {
         let n = &self.nodes[node];
-        n.routes
-            .get(&dst)
-            .copied()
-            .or(if n.ifaces.len() == 1 { Some(0) } else { None })
+        if n.ifaces.len() == 1 {
+            return Some(0); // every route of a one-interface node leads there
+        }
+        n.routes.get(&dst).copied()
     }
 
     fn forward(

@@ -37,20 +37,40 @@ pub struct Timed<T> {
     pub item: T,
 }
 
+impl<T> Timed<T> {
+    /// (time, sequence number) as one number, so that an order test is one wide comparison.
+    fn key(&self) -> u128 {
+        (u128::from(self.at) << 64) | u128::from(self.seq)
+    }
+}
+
 impl<T> PartialEq for Timed<T> {
     fn eq(&self, o: &Self) -> bool {
-        (self.at, self.seq) == (o.at, o.seq)
+        self.key() == o.key()
     }
 }
 impl<T> Eq for Timed<T> {}
+// The heap tests with `<=` and `<`: defined directly, they skip building an `Ordering`.
 impl<T> PartialOrd for Timed<T> {
     fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(o))
     }
+    fn lt(&self, o: &Self) -> bool {
+        self.key() < o.key()
+    }
+    fn le(&self, o: &Self) -> bool {
+        self.key() <= o.key()
+    }
+    fn gt(&self, o: &Self) -> bool {
+        self.key() > o.key()
+    }
+    fn ge(&self, o: &Self) -> bool {
+        self.key() >= o.key()
+    }
 }
 impl<T> Ord for Timed<T> {
     fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        (self.at, self.seq).cmp(&(o.at, o.seq))
+        self.key().cmp(&o.key())
     }
 }
 

@@ -482,7 +482,6 @@ impl World {
                 self.net.pool.take(room)
             }
         };
-        let mut events = std::mem::take(&mut self.evbuf);
         for _round in 0..1000 {
             while let Some(t) = self.endpoints[ep].udt().poll_transmit(
                 to_udt(now),
@@ -500,33 +499,39 @@ impl World {
                     .send_from(&mut self.queue, now, node, p, &mut self.local);
             }
             while let Some(e) = self.endpoints[ep].udt().poll_event() {
-                events.push(e);
+                self.evbuf.push(e);
             }
-            let had_events = !events.is_empty();
-            for (c, e) in events.drain(..) {
-                self.app_event(ep, c, e);
+            let had_events = !self.evbuf.is_empty();
+            if had_events {
+                // Swapped out only when needed: most turns have no events.
+                let mut events = std::mem::take(&mut self.evbuf);
+                for (c, e) in events.drain(..) {
+                    self.app_event(ep, c, e);
+                }
+                self.evbuf = events;
             }
             self.pump(ep);
             if !had_events {
                 break;
             }
         }
-        self.evbuf = events;
         if let Some(b) = self.spare.replace(buf) {
             self.net.pool.recycle(b);
         }
         // Packets to another endpoint on the same host go straight there (no link). The
         // buffer goes back afterwards, so that a steady state allocates nothing here.
-        let mut pending = std::mem::take(&mut self.local);
-        for (other, p) in pending.drain(..) {
-            self.endpoints[other].last_turn = now;
-            self.endpoints[other]
-                .udt()
-                .handle_datagram(to_udt(now), p.src, &p.payload);
-            self.net.pool.recycle(p.payload);
-            self.drive(other);
+        if !self.local.is_empty() {
+            let mut pending = std::mem::take(&mut self.local);
+            for (other, p) in pending.drain(..) {
+                self.endpoints[other].last_turn = now;
+                self.endpoints[other]
+                    .udt()
+                    .handle_datagram(to_udt(now), p.src, &p.payload);
+                self.net.pool.recycle(p.payload);
+                self.drive(other);
+            }
+            self.local = pending;
         }
-        self.local = pending;
         self.arm_timer(ep);
     }
 
@@ -610,6 +615,8 @@ impl World {
             (Side::Receiver, Event::Connected) => {
                 fl.receiver_conn.get_or_insert(c);
             }
+            (Side::Sender, Event::Writable) => fl.send_blocked = false,
+            (Side::Receiver, Event::Readable) => fl.recv_drained = false,
             (Side::Sender, Event::ConnectFailed(why)) => {
                 fl.failed.get_or_insert((now, why.to_string()));
             }

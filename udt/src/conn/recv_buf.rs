@@ -5,8 +5,12 @@
 //! Memory follows the data: the slots reach from the read point to the highest
 //! packet stored, not over the whole configured window, and give memory back as
 //! they are read. Payload buffers are recycled through a free list no longer than
-//! the slots (or [`FREE_BUFFERS`]), so a connection in steady state allocates
-//! nothing per packet, and one that drained its buffer keeps only a few.
+//! the slot queue's capacity (or [`FREE_BUFFERS`]), so a connection in steady state
+//! allocates nothing per packet, and one that drained its buffer keeps only a few
+//! ([`FREE_BUFFERS`]).
+//! The capacity, not the length: it is the recent high-water mark (the queue
+//! shrinks only below a quarter full), so a read that drains a burst keeps the
+//! buffers the next burst needs instead of freeing and allocating them again.
 
 use std::collections::VecDeque;
 
@@ -112,7 +116,7 @@ impl RecvBuffer {
     /// Forgets the packet at `base` (read or discarded) and moves on.
     fn advance(&mut self) {
         if let Some(Some(slot)) = self.slots.pop_front() {
-            if self.free.len() < self.slots.len().max(FREE_BUFFERS) {
+            if self.free.len() < self.spares_kept() {
                 self.free.push(slot.data);
             }
         }
@@ -174,9 +178,18 @@ impl RecvBuffer {
         n
     }
 
-    /// Keeps no more spare payload buffers than slots (or [`FREE_BUFFERS`]).
+    /// Spare payload buffers kept at most: the slot queue's capacity (see the
+    /// module docs), or [`FREE_BUFFERS`]; only those once the buffer is drained.
+    fn spares_kept(&self) -> usize {
+        if self.slots.is_empty() {
+            return FREE_BUFFERS;
+        }
+        self.slots.capacity().max(FREE_BUFFERS)
+    }
+
+    /// Keeps no more spare payload buffers than [`Self::spares_kept`].
     fn trim_free(&mut self) {
-        let keep = self.slots.len().max(FREE_BUFFERS);
+        let keep = self.spares_kept();
         self.free.truncate(keep);
         if self.free.capacity() > 4 * keep {
             self.free.shrink_to(2 * keep);
@@ -416,7 +429,7 @@ mod tests {
                 proptest::prop_assert_eq!(b.slots.len() as u64, span);
                 proptest::prop_assert!(b.slots.capacity() <= MIN_SLOTS.max(4 * b.slots.len() + 3));
                 if op == 2 {
-                    proptest::prop_assert!(b.free.len() <= FREE_BUFFERS.max(b.slots.len()));
+                    proptest::prop_assert!(b.free.len() <= b.spares_kept());
                 }
             }
         }
