@@ -39,6 +39,11 @@ pub const SPIN_NS: u64 = 150_000;
 const IDLE_NS: u64 = 5_000_000;
 /// A segmented send carries at most this many bytes (a UDP payload is at most 65 507).
 const MAX_GSO_BYTES: usize = 65_000;
+/// A face's reader hands what it has read to the model at least this often while datagrams
+/// keep coming. A datagram the model takes late enters it in the past, and what it causes
+/// falls due at once: reading a sender's burst into one batch of thousands for milliseconds
+/// handed the receiver the burst's next hop in a clump.
+const READ_BATCH_NS: u128 = 50_000;
 /// Lateness histogram: 1 µs buckets up to this, then one overflow bucket.
 const HIST_US: usize = 10_000;
 
@@ -436,12 +441,15 @@ async fn read_face(
         batch.data.clear();
         batch.items.clear();
         got.clear();
+        let reading = Instant::now();
         loop {
             let r = sock.try_io(tokio::io::Interest::READABLE, || {
                 rx.recv(&sock, &mut batch.data, &mut got)
             });
             match r {
-                Ok(_) if got.len() < 4096 => continue,
+                Ok(_) if got.len() < 4096 && reading.elapsed().as_nanos() < READ_BATCH_NS => {
+                    continue
+                }
                 Ok(_) => break,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                 // ICMP reports about an application that went away, or a signal.
