@@ -3,6 +3,7 @@
 
 use crate::app::FlowState;
 use crate::net::Net;
+use std::collections::HashMap;
 use udt::Stats;
 
 /// One sample of one flow.
@@ -65,6 +66,16 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// Each flow's samples by flow name, in time order.
+    pub fn flows_by_name(&self) -> HashMap<&str, Vec<&FlowSample>> {
+        group(&self.flows, |s| &s.flow)
+    }
+
+    /// Each link direction's queue samples by its name (`link>`, `link<`), in time order.
+    pub fn queues_by_link(&self) -> HashMap<&str, Vec<&QueueSample>> {
+        group(&self.queues, |q| &q.link)
+    }
+
     /// Series for `n_flows` flows at `interval` ns.
     pub fn new(interval: u64, n_flows: usize) -> Self {
         Metrics {
@@ -143,4 +154,14 @@ impl Metrics {
         self.last_recv[i] = bytes_recv;
         self.last_stats[i] = st;
     }
+}
+
+/// `items` grouped by a name, each group in the items' order: with a thousand flows, a scan
+/// of every sample per flow (or per fairness phase) is a billion comparisons.
+fn group<T>(items: &[T], name: impl Fn(&T) -> &String) -> HashMap<&str, Vec<&T>> {
+    let mut groups: HashMap<&str, Vec<&T>> = HashMap::new();
+    for item in items {
+        groups.entry(name(item).as_str()).or_default().push(item);
+    }
+    groups
 }

@@ -12,7 +12,7 @@ use crate::summary::{summarise, Summary};
 use crate::world::World;
 use md5::{Digest, Md5};
 use reports::{FlowData, FlowPoint, FlowTotals, LinkData, QueuePoint, RunData, RunMeta};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::BufWriter;
 use std::net::IpAddr;
@@ -73,16 +73,6 @@ fn bottleneck(w: &World, i: usize) -> Option<(u64, Vec<String>)> {
     Some((min, names))
 }
 
-/// `items` grouped by a name, each group in the items' order: with a thousand flows, a
-/// scan of every sample per flow is a billion comparisons.
-fn by_name<T>(items: &[T], name: impl Fn(&T) -> &String) -> HashMap<&str, Vec<&T>> {
-    let mut groups: HashMap<&str, Vec<&T>> = HashMap::new();
-    for item in items {
-        groups.entry(name(item).as_str()).or_default().push(item);
-    }
-    groups
-}
-
 /// The run's product: the world's flows, their series and the queues of its rate-limited
 /// links as the report's data model, with the simulator's own account (`sim`) in `details`.
 /// The checks are left empty for [`crate::expect::evaluate`] to fill.
@@ -97,7 +87,7 @@ pub fn run_data(w: &World, sim: &Summary, prov: &Provenance) -> RunData {
         })
         .collect();
     let bottlenecks: Vec<_> = (0..w.flows.len()).map(|i| bottleneck(w, i)).collect();
-    let flow_samples = by_name(&w.metrics.flows, |s| &s.flow);
+    let flow_samples = w.metrics.flows_by_name();
     let flows = w
         .flows
         .iter()
@@ -167,7 +157,7 @@ pub fn run_data(w: &World, sim: &Summary, prov: &Provenance) -> RunData {
         .flat_map(|b| &b.1)
         .map(String::as_str)
         .collect();
-    let queue_samples = by_name(&w.metrics.queues, |q| &q.link);
+    let queue_samples = w.metrics.queues_by_link();
     let links = w
         .net
         .links

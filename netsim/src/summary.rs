@@ -6,8 +6,6 @@
 //! computed from it (goodput over the active window, utilisation, Jain's index) is the
 //! `reports` crate's: the numbers summary.json shows are the ones expectations judge.
 
-use std::collections::HashMap;
-
 use crate::link::LinkCounters;
 use crate::nat::NatCounters;
 use crate::net::{NetCounters, NodeKind};
@@ -98,18 +96,8 @@ pub fn fairness_phases(w: &World) -> Vec<FairnessPhase> {
         .collect();
     cuts.sort_unstable();
     cuts.dedup();
-    // Each flow's goodput samples in time order, looked up per phase by time: a thousand
-    // staggered flows make a thousand phases.
-    let mut by_flow: HashMap<&str, Vec<(u64, f64)>> = HashMap::new();
-    for s in &w.metrics.flows {
-        by_flow
-            .entry(s.flow.as_str())
-            .or_default()
-            .push((s.t_ns, s.goodput_bps));
-    }
-    for xs in by_flow.values_mut() {
-        xs.sort_by_key(|&(t, _)| t);
-    }
+    // Looked up per phase by time: a thousand staggered flows make a thousand phases.
+    let by_flow = w.metrics.flows_by_name();
     let mut phases = vec![];
     for span in cuts.windows(2) {
         let (a, b) = (span[0], span[1]);
@@ -125,11 +113,11 @@ pub fn fairness_phases(w: &World) -> Vec<FairnessPhase> {
             .map(|&i| {
                 let xs = by_flow.get(w.flows[i].spec().name.as_str());
                 let xs = xs.map_or(&[][..], |xs| {
-                    let from = xs.partition_point(|&(t, _)| t <= settled);
-                    let to = xs.partition_point(|&(t, _)| t <= b);
+                    let from = xs.partition_point(|s| s.t_ns <= settled);
+                    let to = xs.partition_point(|s| s.t_ns <= b);
                     &xs[from..to]
                 });
-                xs.iter().map(|&(_, g)| g).sum::<f64>() / xs.len().max(1) as f64
+                xs.iter().map(|s| s.goodput_bps).sum::<f64>() / xs.len().max(1) as f64
             })
             .collect();
         phases.push(FairnessPhase {
