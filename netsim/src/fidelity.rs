@@ -158,6 +158,7 @@ pub fn fidelity(s: &Scenario, opts: &FidelityOptions) -> Result<FidelityOutcome,
         single_flow(&sc)?;
         let mut cell = Cell {
             label: point.label.clone(),
+            point: point.point.clone(),
             traces: vec![],
         };
         for way in &opts.ways {

@@ -34,11 +34,14 @@ pub struct Trace {
     pub series: Vec<(String, Vec<(f64, f64)>)>,
 }
 
-/// One grid point (a label such as `rate10Mbps_rtt20ms_loss1pct_seed2`) and its traces.
+/// One run of a grid (a label such as `rate10Mbps_rtt20ms_loss1pct_seed2`) and its traces.
 #[derive(Clone, Debug, Default)]
 pub struct Cell {
-    /// The point's label.
+    /// The run's label.
     pub label: String,
+    /// The grid point it is one seed of (`rate10Mbps_rtt20ms_loss1pct`): cells with the same
+    /// point are judged together (see [`judged`]).
+    pub point: String,
     /// Its traces, the reference among them.
     pub traces: Vec<Trace>,
 }
@@ -55,20 +58,6 @@ impl Cell {
     pub fn ratio(&self, way: &str, reference: &str) -> Option<f64> {
         let (a, r) = (self.goodput(way)?, self.goodput(reference)?);
         (r > 0.0).then(|| a / r)
-    }
-}
-
-/// A grid point's label without its seed (`rate10Mbps_rtt20ms_seed2` → `rate10Mbps_rtt20ms`,
-/// `seed2` → `run`).
-fn without_seed(label: &str) -> &str {
-    let is_seed = |s: &str| {
-        s.strip_prefix("seed")
-            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-    };
-    match label.rsplit_once('_') {
-        Some((rest, last)) if is_seed(last) => rest,
-        _ if is_seed(label) => "run",
-        _ => label,
     }
 }
 
@@ -92,7 +81,7 @@ pub fn judged(cells: &[Cell]) -> Vec<Cell> {
     let mut points: Vec<(&str, usize)> = vec![];
     let mut runs: Vec<(&str, &str, Option<Vec<f64>>)> = vec![];
     for c in cells {
-        let label = without_seed(&c.label);
+        let label = c.point.as_str();
         match points.iter_mut().find(|(l, _)| *l == label) {
             Some((_, n)) => *n += 1,
             None => points.push((label, 1)),
@@ -119,6 +108,7 @@ pub fn judged(cells: &[Cell]) -> Vec<Cell> {
         .iter()
         .map(|&(label, n)| Cell {
             label: label.to_string(),
+            point: label.to_string(),
             traces: runs
                 .iter()
                 .filter(|(l, _, _)| *l == label)
@@ -360,6 +350,8 @@ mod tests {
         };
         Cell {
             label: label.into(),
+            // The point as the grid names it: the label up to its seed.
+            point: label.split("_seed").next().unwrap_or(label).into(),
             traces: vec![trace("sim", sim), trace("reference", reference)],
         }
     }
@@ -426,18 +418,6 @@ mod tests {
             "{csv}"
         );
         let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn seed_suffixes_and_nothing_else_are_dropped() {
-        assert_eq!(
-            without_seed("rate10Mbps_rtt20ms_seed12"),
-            "rate10Mbps_rtt20ms"
-        );
-        assert_eq!(without_seed("seed2"), "run");
-        assert_eq!(without_seed("run"), "run");
-        assert_eq!(without_seed("cubic_seedling"), "cubic_seedling");
-        assert_eq!(without_seed("a_seed"), "a_seed");
     }
 
     #[test]

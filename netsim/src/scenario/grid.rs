@@ -135,6 +135,9 @@ pub struct GridRun {
     pub index: usize,
     /// Folder name, e.g. `cubic_rtt50ms_loss0.1pct_seed2`.
     pub label: String,
+    /// The grid point it is a seed of: the label without its seed (`cubic_rtt50ms_loss0.1pct`;
+    /// `run` when nothing else varies).
+    pub point: String,
     /// Its parameters.
     pub params: Params,
     /// The scenario with the parameters applied (no `compare`/`sweep` left).
@@ -346,6 +349,11 @@ fn expand_spec(s: &Scenario, sw: &SweepSpec, seed: Option<u64>) -> Vec<GridRun> 
                             p.loss = Some(l.text.clone());
                             p.loss_fraction = Some(l.value.0);
                         }
+                        let point = if parts.is_empty() {
+                            "run".to_string()
+                        } else {
+                            parts.join("_")
+                        };
                         if let Some(x) = sd {
                             parts.push(format!("seed{x}"));
                             sc.seed = *x;
@@ -361,6 +369,7 @@ fn expand_spec(s: &Scenario, sw: &SweepSpec, seed: Option<u64>) -> Vec<GridRun> 
                         out.push(GridRun {
                             index: out.len(),
                             label: parts.join("_"),
+                            point,
                             params: p,
                             scenario: sc,
                         });

@@ -29,6 +29,9 @@ fn grid_expands_in_order_with_labels_and_values() {
     assert_eq!(runs[1].label, "udt_rate5Mbps_rtt10ms_loss0.1pct_seed2");
     assert_eq!(runs[2].label, "cubic_rate5Mbps_rtt10ms_loss0.1pct_seed1");
     assert_eq!(runs[15].label, "cubic_rate5Mbps_rtt100ms_loss1pct_seed2");
+    // The seeds of one point share it.
+    assert_eq!(runs[0].point, "udt_rate5Mbps_rtt10ms_loss0.1pct");
+    assert_eq!(runs[1].point, runs[0].point);
     for (i, r) in runs.iter().enumerate() {
         assert_eq!(r.index, i);
         assert!(r.scenario.sweep.is_none() && r.scenario.compare.is_none());
@@ -62,6 +65,7 @@ fn compare_overrides_every_flow_or_the_named_ones() {
     let runs = expand(&s, None);
     let labels: Vec<&str> = runs.iter().map(|r| r.label.as_str()).collect();
     assert_eq!(labels, ["udt", "cubic", "fixed-20"]);
+    assert_eq!(runs[1].point, "cubic", "no seeds: a run is its own point");
     assert!(runs[1]
         .scenario
         .flows
