@@ -45,8 +45,21 @@ pub fn chance(rng: &mut SimRng, p: f64) -> bool {
 /// A standard normal draw (Box–Muller).
 pub fn normal(rng: &mut SimRng) -> f64 {
     let u1 = unit(rng).max(f64::MIN_POSITIVE);
-    let u2 = unit(rng);
-    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    box_muller(u1, unit(rng))
+}
+
+/// A standard normal from two uniforms, `u1` in (0, 1] and `u2` in [0, 1) (Box–Muller).
+pub fn box_muller(u1: f64, u2: f64) -> f64 {
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+/// SplitMix64's finaliser: a well-spread 64-bit hash, for draws that must come out the same
+/// whenever they are asked for (a host's timing), not in stream order.
+pub fn mix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 #[cfg(test)]

@@ -25,6 +25,8 @@
 //! - `tokio`: the project's tokio driver: tokio's timer wheel fires on whole milliseconds
 //!   after the deadline, and every datagram arrival wakes the task too.
 
+use crate::rng::{box_muller, mix};
+
 /// Spread (σ of the logarithm) of the `udt4` reaction delay, a log-normal around the preset's
 /// median of 215 µs: the reference library's NAK-to-retransmission turnaround through the
 /// relay on a quiet machine (10 Mbit/s, 200 ms, 145 NAKs) was 98 / 243 / 479 µs at the 10th,
@@ -117,12 +119,12 @@ impl HostTiming {
     pub fn reaction(self, n: u64) -> u64 {
         match self {
             HostTiming::ArrivalOrIdle { reaction, seed, .. } if reaction > 0 => {
-                // A standard normal from two hashed uniforms in (0, 1] (Box-Muller), capped
-                // at four σ either way.
+                // A standard normal from two hashed uniforms in (0, 1], capped at four σ
+                // either way.
                 let unit =
                     |k: u64| ((mix(seed ^ mix(n ^ k)) >> 11) + 1) as f64 / (1u64 << 53) as f64;
                 let (u, v) = (unit(0x5EAC_7100), unit(0x5EAC_7101));
-                let z = (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos();
+                let z = box_muller(u, v);
                 (reaction as f64 * (REACTION_SIGMA * z.clamp(-4.0, 4.0)).exp()) as u64
             }
             _ => 0,
@@ -146,14 +148,6 @@ impl HostTiming {
             other => other,
         }
     }
-}
-
-/// SplitMix64's finaliser: a well-spread 64-bit hash.
-fn mix(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 #[cfg(test)]

@@ -522,14 +522,7 @@ impl World {
         // buffer goes back afterwards, so that a steady state allocates nothing here.
         if !self.local.is_empty() {
             let mut pending = std::mem::take(&mut self.local);
-            for (other, p) in pending.drain(..) {
-                self.endpoints[other].last_turn = now;
-                self.endpoints[other]
-                    .udt()
-                    .handle_datagram(to_udt(now), p.src, &p.payload);
-                self.net.pool.recycle(p.payload);
-                self.drive(other);
-            }
+            self.deliver_local(&mut pending);
             self.local = pending;
         }
         self.arm_timer(ep);

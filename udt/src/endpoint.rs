@@ -444,13 +444,8 @@ impl Endpoint {
         // Round-robin, starting after the connection that sent last.
         let slots = self.connections.slots_mut();
         let n = slots.len();
-        let start = if n == 0 { 0 } else { self.cursor % n };
-        for k in 0..n {
-            let i = if start + k < n {
-                start + k
-            } else {
-                start + k - n
-            };
+        let start = self.cursor.checked_rem(n).unwrap_or(0);
+        for i in (start..n).chain(0..start) {
             let (_, conn) = &mut slots[i];
             if let Some(len) = conn.poll_transmit(now, buf) {
                 self.cursor = i + 1;

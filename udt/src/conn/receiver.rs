@@ -83,6 +83,7 @@ impl Connection {
             .rcv_loss
             .ranges()
             .filter(|&(s, _)| overdue(self.nak_times.last(s)))
+            .take(self.nak_room())
             .collect();
         self.report_again(now, due);
         if let Some(first) = self.rcv_loss.first() {
@@ -114,15 +115,19 @@ impl Connection {
             .ranges()
             .take_while(|&(s, _)| s < filled)
             .filter(|&(s, _)| self.nak_times.last(s).is_some_and(|t| t <= reported))
+            .take(self.nak_room())
             .collect();
         self.report_again(now, due);
     }
 
-    /// Sends one NAK naming `due` (as many ranges as a packet holds) and restarts their
+    /// How many loss ranges one NAK holds.
+    fn nak_room(&self) -> usize {
+        super::payload_size(self.mss).min(super::MAX_NAK_BYTES) / 8
+    }
+
+    /// Sends one NAK naming `due` (at most [`Self::nak_room`] ranges) and restarts their
     /// report clocks.
-    fn report_again(&mut self, now: Instant, mut due: Vec<(u64, u64)>) {
-        let room = super::payload_size(self.mss).min(super::MAX_NAK_BYTES) / 8;
-        due.truncate(room);
+    fn report_again(&mut self, now: Instant, due: Vec<(u64, u64)>) {
         for &(s, e) in &due {
             self.nak_times.reported(s, e, now);
         }
