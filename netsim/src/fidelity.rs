@@ -33,6 +33,7 @@ mod peer_compile;
 use crate::run::{run, RunOptions};
 use crate::scenario::timing::TimingSpec;
 use crate::scenario::{ProfileSpec, Scenario};
+use crate::udp::cpus::{self, Placement};
 use reports::fidelity::{Cell, Trace};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -451,6 +452,7 @@ fn relay(
     window: u64,
     out: &Path,
     hosts: Vec<String>,
+    cpus: Option<Vec<usize>>,
     on_faces: &mut crate::udp::FacesCallback<'_>,
 ) -> Result<(), String> {
     let opts = crate::udp::RelayOptions {
@@ -462,6 +464,7 @@ fn relay(
             ..Default::default()
         },
         hosts,
+        cpus,
     };
     crate::udp::relay(s, &opts, String::new(), on_faces).map(|_| ())
 }
@@ -481,28 +484,43 @@ fn over_relay(
     let _ = std::fs::remove_file(&recv_stats);
     let _ = std::fs::remove_file(&send_stats);
     let kids = Arc::new(Mutex::new(Kids::default()));
-    let (receiver, port) = start_receiver(p, kind, &recv_stats)?;
+    // Each program inherits the CPU this thread is on when it starts it; the relay takes its
+    // own once both run.
+    let placement = Placement::split();
+    let (receiver, port) = {
+        let _on = placement.as_ref().map(|c| cpus::pin(&[c.receiver]));
+        start_receiver(p, kind, &recv_stats)?
+    };
     kids.lock().expect("not poisoned").0.push(receiver);
     let mut launch_error = None;
     let mut v = s.clone();
     v.expect.clear();
     let hosts = vec![format!("{server}=127.0.0.1:{port}")];
-    let outcome = relay(&v, window, &dir.join("relay"), hosts, &mut |faces| {
-        let Some((_, face)) = faces.iter().find(|(h, _)| h == server) else {
-            launch_error = Some(format!("the relay has no face for `{server}`"));
-            return;
-        };
-        match sender(p, kind, *face, &send_stats).and_then(|mut c| {
-            c.stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .map_err(|e| format!("cannot start the sender: {e}"))
-        }) {
-            Ok(child) => kids.lock().expect("not poisoned").0.push(child),
-            Err(e) => launch_error = Some(e),
-        }
-    });
+    let relay_cpus = placement.as_ref().map(|c| vec![c.relay]);
+    let outcome = relay(
+        &v,
+        window,
+        &dir.join("relay"),
+        hosts,
+        relay_cpus,
+        &mut |faces| {
+            let Some((_, face)) = faces.iter().find(|(h, _)| h == server) else {
+                launch_error = Some(format!("the relay has no face for `{server}`"));
+                return;
+            };
+            let _on = placement.as_ref().map(|c| cpus::pin(&[c.sender]));
+            match sender(p, kind, *face, &send_stats).and_then(|mut c| {
+                c.stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .map_err(|e| format!("cannot start the sender: {e}"))
+            }) {
+                Ok(child) => kids.lock().expect("not poisoned").0.push(child),
+                Err(e) => launch_error = Some(e),
+            }
+        },
+    );
     // The window is over: stop both programs before reading what they wrote.
     drop(std::mem::take(&mut *kids.lock().expect("not poisoned")));
     outcome?;

@@ -136,6 +136,7 @@ fn relay(a: &RelayArgs) -> ExitCode {
             command_line: Some(command_line()),
         },
         hosts: a.hosts.clone(),
+        cpus: None,
     };
     let mut print_faces = |faces: &[(String, std::net::SocketAddr)]| {
         let mut out = std::io::stdout().lock();

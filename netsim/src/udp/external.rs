@@ -56,6 +56,9 @@ pub struct RelayOptions {
     pub run: RunOptions,
     /// Applications known in advance: `host=ADDR` each.
     pub hosts: Vec<String>,
+    /// CPUs for the relay's threads, taken once `on_faces` has run (programs it starts keep
+    /// the caller's); `None` leaves them to the scheduler. See [`super::cpus`].
+    pub cpus: Option<Vec<usize>>,
 }
 
 /// What a relay run did.
@@ -495,6 +498,7 @@ pub fn relay(
 ) -> Result<RelayOutcome, String> {
     check_supported(s).map_err(|e| e.replace("the udp backend", "the relay"))?;
     let known = parse_hosts(s, &opts.hosts)?;
+    let cpus = opts.cpus.clone();
     let opts = &opts.run;
     let seed = opts.seed.unwrap_or(s.seed);
     let end = opts.duration.unwrap_or(s.duration.0);
@@ -552,6 +556,8 @@ pub fn relay(
     let listing: Vec<(String, SocketAddr)> =
         faces.iter().map(|f| (f.host.clone(), f.addr)).collect();
     on_faces(&listing);
+    // Before the reading thread starts, so that it inherits the CPUs.
+    let _pinned = cpus.as_deref().map(super::cpus::pin);
     let (tx, rx) = mpsc::channel();
     let stop = Arc::new(tokio::sync::Notify::new());
     let spent = Spent::default();
@@ -603,6 +609,7 @@ pub fn relay(
         "stopped": stopped,
         "departure_lateness": r.late.json(),
         "arrival_lag": r.lag.json(),
+        "cpus": cpus,
     });
     let prov = Provenance {
         scenario_digest: digest,

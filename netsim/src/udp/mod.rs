@@ -25,6 +25,7 @@
 //! of packet pairs, which millisecond batches would destroy.
 
 mod batch;
+pub mod cpus;
 mod external;
 mod flows;
 mod relay;
