@@ -15,7 +15,13 @@ pub const PATTERN_PERIOD: usize = 65_521;
 /// Bytes a bulk receiver takes per read.
 const READ_SIZE: usize = 256 * 1024;
 
-/// Two periods of the pattern, so that any slice of up to one period starts anywhere.
+/// Bytes a bulk sender hands UDT per write, as `udt-send` and the reference library's peer
+/// do (1 MiB). It shows on the wire: UDT packs each write on its own, so a write's tail
+/// leaves as a short packet, which the receiver acknowledges at once (UDT4 does). Writes of
+/// one pattern period (65,521 bytes) made a 1-byte packet every 45 and a quarter of the ACKs.
+pub const WRITE_SIZE: usize = 1 << 20;
+
+/// A period of the pattern and one write more, so that any write starts anywhere in it.
 pub fn pattern() -> &'static [u8] {
     static P: OnceLock<Vec<u8>> = OnceLock::new();
     P.get_or_init(|| {
@@ -28,8 +34,25 @@ pub fn pattern() -> &'static [u8] {
                 (x >> 24) as u8
             })
             .collect();
-        [one.as_slice(), one.as_slice()].concat()
+        one.iter()
+            .cycle()
+            .take(PATTERN_PERIOD + WRITE_SIZE)
+            .copied()
+            .collect()
     })
+}
+
+/// The bytes a bulk sender that has written `sent` bytes offers next: the rest of the current
+/// write (UDT takes whole packets of it at a time), up to `target`; `None` when done.
+pub fn next_write(sent: u64, target: Option<u64>) -> Option<&'static [u8]> {
+    let remaining = target.map_or(u64::MAX, |t| t - sent);
+    if remaining == 0 {
+        return None;
+    }
+    let off = (sent % PATTERN_PERIOD as u64) as usize;
+    let write_left = WRITE_SIZE - (sent % WRITE_SIZE as u64) as usize;
+    let len = remaining.min(write_left as u64) as usize;
+    Some(&pattern()[off..off + len])
 }
 
 /// True when `data` equals the pattern starting at stream offset `offset`.
@@ -203,17 +226,13 @@ impl FlowState {
         if self.send_blocked || (self.target().is_none() && self.spec().send_for.is_none()) {
             return;
         }
-        let p = pattern();
         loop {
-            let remaining = self.target().map_or(u64::MAX, |t| t - self.bytes_sent);
-            if remaining == 0 {
+            let Some(slice) = next_write(self.bytes_sent, self.target()) else {
                 self.sending_done = true;
                 return;
-            }
-            let off = (self.bytes_sent % PATTERN_PERIOD as u64) as usize;
-            let len = remaining.min(PATTERN_PERIOD as u64) as usize;
+            };
             // The pattern lives for the whole run: UDT keeps it without copying.
-            let data = bytes::Bytes::from_static(&p[off..off + len]);
+            let data = bytes::Bytes::from_static(slice);
             match ep.send_bytes(to_udt(now), c, data) {
                 Ok(0) | Err(_) => {
                     self.send_blocked = true;
@@ -344,7 +363,7 @@ mod tests {
     #[test]
     fn pattern_wraps_and_matches_at_any_offset() {
         let p = pattern();
-        assert_eq!(p.len(), 2 * PATTERN_PERIOD);
+        assert_eq!(p.len(), PATTERN_PERIOD + WRITE_SIZE);
         assert!(pattern_matches(5, &p[5..1005]));
         assert!(pattern_matches(
             PATTERN_PERIOD as u64 * 3 + 7,
@@ -352,6 +371,24 @@ mod tests {
         ));
         assert!(!pattern_matches(6, &p[5..1005]));
         let long: Vec<u8> = p.iter().chain(p.iter()).copied().collect();
-        assert!(pattern_matches(0, &long));
+        assert!(
+            !pattern_matches(0, &long),
+            "p is not a whole number of periods"
+        );
+        let periods: Vec<u8> = p[..PATTERN_PERIOD].repeat(3);
+        assert!(pattern_matches(0, &periods));
+    }
+
+    #[test]
+    fn a_bulk_sender_writes_a_mebibyte_at_a_time_like_the_real_programs() {
+        // A write's tail is a short packet on the wire: writes follow 1 MiB boundaries.
+        assert_eq!(next_write(0, None).unwrap().len(), WRITE_SIZE);
+        let rest = next_write(3 * 1456, None).unwrap();
+        assert_eq!(rest.len(), WRITE_SIZE - 3 * 1456);
+        assert!(pattern_matches(3 * 1456, rest));
+        let far = WRITE_SIZE as u64 * 7 + 100;
+        assert!(pattern_matches(far, next_write(far, None).unwrap()));
+        assert_eq!(next_write(far, Some(far + 10)).unwrap().len(), 10);
+        assert_eq!(next_write(far, Some(far)), None);
     }
 }

@@ -153,6 +153,17 @@ pub fn fidelity(s: &Scenario, opts: &FidelityOptions) -> Result<FidelityOutcome,
     } else {
         None
     };
+    if needs_real && !opts.quiet {
+        match Placement::split() {
+            Some(c) => eprintln!(
+                "fidelity: the sending program runs on CPU {}, the receiving one on CPU {}, the relay on CPU {}",
+                c.sender, c.receiver, c.relay
+            ),
+            None => eprintln!(
+                "fidelity: one CPU: the relay and both programs share it (see netsim/SCENARIOS.md)"
+            ),
+        }
+    }
     let mut cells = vec![];
     for point in crate::scenario::grid::expand(s, opts.seed) {
         let sc = point.scenario;

@@ -20,8 +20,11 @@
 //!   preset draws each idle turn from 7.8–8.2 ms: a turn of exactly 8 ms locks the bursts
 //!   into one phase with the path, which real hosts never hold (on a 200 ms path it
 //!   decided whether a retransmission met a full queue, every run alike). For the same
-//!   reason what an arrival causes (a NAK's retransmission) leaves after the sending
-//!   thread's measured wake-up, [`REACTION_SIGMA`], not at the arrival's instant.
+//!   reason the data an arrival causes (a NAK's retransmission) leaves after the sending
+//!   thread's measured wake-up, [`REACTION_SIGMA`], not at the arrival's instant. Control
+//!   packets (ACK, ACK2, NAK) leave at once: the receiving thread sends them itself. Held
+//!   back like data, a quarter of the ACKs reached the sender less than 10 ms apart, and
+//!   UDT's rate control, which raises the rate at most once per 10 ms, skipped those raises.
 //! - `tokio`: the project's tokio driver: tokio's timer wheel fires on whole milliseconds
 //!   after the deadline, and every datagram arrival wakes the task too.
 

@@ -454,8 +454,15 @@ impl World {
                 self.drive(ep);
                 continue;
             }
-            // The datagram is taken as it arrives (its arrival time is the core's), but what
-            // it makes the driver send leaves only once the driver has reacted.
+            // The datagram is taken as it arrives (its arrival time is the core's). As UDT4's
+            // receiving thread does, the host then checks its timers (ACK, NAK, EXP) and sends
+            // the control packets at once; data waits until the sending thread has reacted.
+            e.udt().handle_timeout(to_udt(now));
+            let mut buf = self.take_spare(ep);
+            self.transmit(ep, &mut buf, false);
+            self.put_spare(buf);
+            self.deliver_pending_local();
+            let e = &mut self.endpoints[ep];
             let turn = now + delay;
             if e.timer_at.is_none_or(|t| t > turn) {
                 e.timer_at = Some(turn);
@@ -467,37 +474,9 @@ impl World {
     /// The driving rule: drain transmits and events until both are empty, let the application
     /// react, then re-arm the endpoint's timer.
     fn drive(&mut self, ep: usize) {
-        let now = self.now;
-        let node = self.endpoints[ep].node;
-        let src = self.endpoints[ep].addr;
-        let room = self.endpoints[ep].room;
-        // The endpoint writes straight into a payload; a datagram that fills it (a full data
-        // packet) is sent as it is, a shorter one as a copy of its bytes.
-        let mut buf = match self.spare.take() {
-            Some(b) if b.len() == room => b,
-            other => {
-                if let Some(b) = other {
-                    self.net.pool.recycle(b);
-                }
-                self.net.pool.take(room)
-            }
-        };
+        let mut buf = self.take_spare(ep);
         for _round in 0..1000 {
-            while let Some(t) = self.endpoints[ep].udt().poll_transmit(
-                to_udt(now),
-                Rc::get_mut(&mut buf).expect("a taken payload has no other holder"),
-            ) {
-                let payload = if t.len == room {
-                    std::mem::replace(&mut buf, self.net.pool.take(room))
-                } else {
-                    self.net.pool.make(&buf[..t.len])
-                };
-                self.datagrams_sent += 1;
-                let dst = t.destination;
-                let p = Packet { src, dst, payload };
-                self.net
-                    .send_from(&mut self.queue, now, node, p, &mut self.local);
-            }
+            self.transmit(ep, &mut buf, true);
             while let Some(e) = self.endpoints[ep].udt().poll_event() {
                 self.evbuf.push(e);
             }
@@ -515,17 +494,74 @@ impl World {
                 break;
             }
         }
+        self.put_spare(buf);
+        self.deliver_pending_local();
+        self.arm_timer(ep);
+    }
+
+    /// A payload of the endpoint's datagram size to write into: the endpoint writes straight
+    /// into it, and a datagram that fills it (a full data packet) is sent as it is, a shorter
+    /// one as a copy of its bytes.
+    fn take_spare(&mut self, ep: usize) -> Payload {
+        let room = self.endpoints[ep].room;
+        match self.spare.take() {
+            Some(b) if b.len() == room => b,
+            other => {
+                if let Some(b) = other {
+                    self.net.pool.recycle(b);
+                }
+                self.net.pool.take(room)
+            }
+        }
+    }
+
+    fn put_spare(&mut self, buf: Payload) {
         if let Some(b) = self.spare.replace(buf) {
             self.net.pool.recycle(b);
         }
-        // Packets to another endpoint on the same host go straight there (no link). The
-        // buffer goes back afterwards, so that a steady state allocates nothing here.
+    }
+
+    /// Sends what the endpoint has to send now: everything, or (not `data`) its control
+    /// packets only.
+    fn transmit(&mut self, ep: usize, buf: &mut Payload, data: bool) {
+        let now = self.now;
+        let (node, src, room) = {
+            let e = &self.endpoints[ep];
+            (e.node, e.addr, e.room)
+        };
+        loop {
+            let b = Rc::get_mut(buf).expect("a taken payload has no other holder");
+            let udt = self.endpoints[ep].udt();
+            let t = if data {
+                udt.poll_transmit(to_udt(now), b)
+            } else {
+                udt.poll_control(to_udt(now), b)
+            };
+            let Some(t) = t else { return };
+            let payload = if t.len == room {
+                std::mem::replace(buf, self.net.pool.take(room))
+            } else {
+                self.net.pool.make(&buf[..t.len])
+            };
+            self.datagrams_sent += 1;
+            let p = Packet {
+                src,
+                dst: t.destination,
+                payload,
+            };
+            self.net
+                .send_from(&mut self.queue, now, node, p, &mut self.local);
+        }
+    }
+
+    /// Packets to another endpoint on the same host go straight there (no link). The buffer
+    /// goes back afterwards, so that a steady state allocates nothing here.
+    fn deliver_pending_local(&mut self) {
         if !self.local.is_empty() {
             let mut pending = std::mem::take(&mut self.local);
             self.deliver_local(&mut pending);
             self.local = pending;
         }
-        self.arm_timer(ep);
     }
 
     fn arm_timer(&mut self, ep: usize) {

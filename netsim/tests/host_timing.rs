@@ -123,3 +123,59 @@ fn a_udt4_host_does_not_lock_into_phase_with_a_full_queue() {
         "udt4 hosts stalled after the overshoot: {goodputs:?} Mbit/s"
     );
 }
+
+/// Of the full ACKs a `timing` receiver sends (100 Mbit/s, 20 ms RTT, 0.1% loss, capture at
+/// the receiver), how many, and how many left at the instant a data packet arrived.
+fn acks_sent_on_arrival(timing: &str) -> (usize, usize) {
+    let yaml = format!(
+        r#"
+name: acks
+seed: 1
+duration: 5s
+hosts:
+  client: {{ address: 10.0.0.1, timing: {timing} }}
+  server: {{ address: 10.0.1.1, timing: {timing} }}
+links:
+  - {{ between: [client, server], rate: 100Mbps, delay: 10ms, queue: 1000 packets, loss: {{ bernoulli: 0.1% }} }}
+flows:
+  - {{ name: bulk, from: client, to: "server:9000", send_for: 5s, options: {{ profile: reference }} }}
+capture: [server]
+"#
+    );
+    let s = Scenario::parse("acks.yaml", &yaml).unwrap_or_else(|e| panic!("{e}"));
+    let (_, dir) = run_in_temp(&s, &format!("acks-{timing}"));
+    let cap = conformance::capture::read_file(dir.join("server.pcap")).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    use udt::packet::{Control, ControlPacket, Packet};
+    let mut arrivals = std::collections::HashSet::new();
+    let mut acks = vec![];
+    for d in &cap.datagrams {
+        match Packet::parse(&d.payload) {
+            Ok(Packet::Data(_)) => {
+                arrivals.insert(d.time_ns);
+            }
+            Ok(Packet::Control(ControlPacket {
+                control: Control::Ack(a),
+                ..
+            })) if a.full.is_some() => acks.push(d.time_ns),
+            _ => {}
+        }
+    }
+    let on_arrival = acks.iter().filter(|t| arrivals.contains(t)).count();
+    (acks.len(), on_arrival)
+}
+
+#[test]
+fn a_udt4_receiver_acknowledges_as_data_arrives() {
+    // UDT4's receiving thread checks its ACK timer after each datagram it takes and sends
+    // the ACK itself, at once; only data waits for the sending thread. An ACK held back like
+    // data left ~215 µs after its arrival, a quarter of them reached the sender less than
+    // 10 ms apart, and the sender's rate control (one raise per 10 ms) skipped those raises.
+    let (acks, on_arrival) = acks_sent_on_arrival("udt4");
+    assert!(acks > 300, "{acks} full ACKs");
+    // The rest leave on the host's other turns (idle turns, the sending thread's wake-ups).
+    assert!(
+        on_arrival * 10 >= acks * 6,
+        "{on_arrival} of {acks} full ACKs left as a data packet arrived"
+    );
+}

@@ -434,6 +434,18 @@ impl Endpoint {
     /// The next datagram to send at `now`, written into `buf` (at least the MSS in
     /// size). Call until `None`.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        self.poll(now, buf, true)
+    }
+
+    /// Like [`poll_transmit`](Self::poll_transmit), control packets only (handshakes,
+    /// ACK, ACK2, NAK, keep-alive, shutdown, drop requests). UDT4 sends those from the
+    /// thread that handles arrivals, as it handles them, while data waits until its sending
+    /// thread wakes: a driver that models the two threads sends these first.
+    pub fn poll_control(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        self.poll(now, buf, false)
+    }
+
+    fn poll(&mut self, now: Instant, buf: &mut [u8], data: bool) -> Option<Transmit> {
         if let Some((to, bytes)) = self.stateless.pop_front() {
             buf.get_mut(..bytes.len())?.copy_from_slice(&bytes);
             return Some(Transmit {
@@ -447,7 +459,7 @@ impl Endpoint {
         let start = self.cursor.checked_rem(n).unwrap_or(0);
         for i in (start..n).chain(0..start) {
             let (_, conn) = &mut slots[i];
-            if let Some(len) = conn.poll_transmit(now, buf) {
+            if let Some(len) = conn.poll_transmit(now, buf, data) {
                 self.cursor = i + 1;
                 return Some(Transmit {
                     destination: conn.peer_addr,

@@ -3,7 +3,7 @@
 //! checked byte by byte, or numbered, time-stamped messages. What they observe goes into a
 //! shared [`FlowState`] that the relay copies into its world.
 
-use crate::app::{pattern, pattern_matches, socket_options, FlowState, PATTERN_PERIOD};
+use crate::app::{next_write, pattern, pattern_matches, socket_options, FlowState, PATTERN_PERIOD};
 use crate::scenario::FlowSpec;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -225,19 +225,13 @@ async fn send_bulk(cx: &Ctx, mut s: UdtStream) {
         return std::future::pending().await; // connect only: hold the connection
     }
     let writing = async {
-        let p = pattern();
         let mut sent = 0u64;
-        loop {
-            let remaining = target.map_or(u64::MAX, |t| t - sent);
-            if remaining == 0 {
-                return Ok(());
-            }
-            let off = (sent % PATTERN_PERIOD as u64) as usize;
-            let len = remaining.min(PATTERN_PERIOD as u64) as usize;
-            let n = s.write(&p[off..off + len]).await?;
+        while let Some(slice) = next_write(sent, target) {
+            let n = s.write(slice).await?;
             sent += n as u64;
             cx.with(|o| o.state.bytes_sent = sent);
         }
+        Ok(())
     };
     let result: std::io::Result<()> = match cx.spec.send_for {
         Some(d) => tokio::time::timeout_at(cx.at(cx.spec.start.0 + d.0), writing)

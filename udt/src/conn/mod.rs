@@ -532,15 +532,21 @@ impl Connection {
         next
     }
 
-    /// Writes the next packet due at `now` into `buf`; returns its length.
-    pub(crate) fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+    /// Writes the next packet due at `now` into `buf` (a control packet first, data only
+    /// with `data`); returns its length.
+    pub(crate) fn poll_transmit(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        data: bool,
+    ) -> Option<usize> {
         while let Some(out) = self.outgoing.pop_front() {
             match self.emit_control(out, buf) {
                 0 => continue, // nothing left to say (a NAK overtaken by arrivals)
                 n => return Some(n),
             }
         }
-        if matches!(self.state, SocketState::Connected | SocketState::Closing) {
+        if data && matches!(self.state, SocketState::Connected | SocketState::Closing) {
             return self.poll_data(now, buf);
         }
         None
