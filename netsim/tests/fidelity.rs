@@ -84,6 +84,17 @@ fn the_reference_runs_through_the_relay_beside_the_simulator() {
         stats.lines().nth(1).unwrap().contains(",udt4_peer,"),
         "{stats:.200}"
     );
+    // With two CPUs or more, the relay ran on its own (netsim::udp::cpus).
+    let relay: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(got.dir.join("runs/run/reference/relay/summary.json")).unwrap(),
+    )
+    .unwrap();
+    let placed = netsim::udp::cpus::Placement::split().map(|c| vec![c.relay]);
+    assert_eq!(
+        relay["details"]["relay"]["cpus"],
+        serde_json::json!(placed),
+        "the relay's CPUs"
+    );
     assert_eq!(got.differences.len(), 1);
     let md = std::fs::read_to_string(got.dir.join("summary.md")).unwrap();
     assert!(md.contains("| run |"), "{md}");
