@@ -131,7 +131,7 @@ impl WallNet {
     pub fn inject(&mut self, t: u64, node: usize, src: SocketAddr, dst: SocketAddr, bytes: &[u8]) {
         self.w.datagrams_sent += 1;
         let payload = self.w.net.pool.make(bytes);
-        let p = Packet { src, dst, payload };
+        let p = Packet::new(src, dst, payload);
         let before = self.local.len();
         self.w
             .net
