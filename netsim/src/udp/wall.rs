@@ -146,7 +146,7 @@ impl WallNet {
     }
 
     /// The next time something is due in the network (a delivery or a link change).
-    pub fn next_due(&self) -> Option<u64> {
+    pub fn next_due(&mut self) -> Option<u64> {
         let change = self.changes.get(self.next_change).map(|c| c.0);
         [self.q.peek_time(), change].into_iter().flatten().min()
     }
