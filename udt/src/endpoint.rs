@@ -420,7 +420,7 @@ impl Endpoint {
     pub fn handle_timeout(&mut self, now: Instant) {
         for (h, conn) in self.connections.slots_mut() {
             let h = *h;
-            if conn.next_timeout().is_some_and(|t| t <= now) {
+            if conn.timer_due(now) {
                 conn.handle_timeout(now);
                 Self::collect_events(&mut self.events, h, conn);
             }

@@ -491,9 +491,21 @@ impl Connection {
         self.last_response = now;
     }
 
-    /// When `handle_timeout` must run next.
-    pub(crate) fn next_timeout(&self) -> Option<Instant> {
-        self.next_timer().map(|(at, _)| at)
+    /// Whether `handle_timeout` must run at `now` (the earliest timer is due). A paced
+    /// sender wakes for its Send timer once a packet, so that one is looked at first.
+    pub(crate) fn timer_due(&self, now: Instant) -> bool {
+        self.send_timer().is_some_and(|t| t <= now)
+            || self.next_timer().is_some_and(|(t, _)| t <= now)
+    }
+
+    /// When the next paced data packet is due (connected or closing).
+    fn send_timer(&self) -> Option<Instant> {
+        match self.state {
+            SocketState::Connected | SocketState::Closing => self
+                .next_send_ns
+                .map(|at| Instant::from_micros(at.div_ceil(1000))),
+            _ => None,
+        }
     }
 
     /// The earliest armed timer and when it fires; on a tie, the first in [`Timer`]'s
@@ -519,11 +531,7 @@ impl Connection {
                     Timer::Nak,
                 );
                 arm(Some(self.exp_deadline()), Timer::Exp);
-                arm(
-                    self.next_send_ns
-                        .map(|at| Instant::from_micros(at.div_ceil(1000))),
-                    Timer::Send,
-                );
+                arm(self.send_timer(), Timer::Send);
                 arm(self.linger_deadline, Timer::Linger);
             }
             // Wake up to be reclaimed (see `reclaimable`).
