@@ -117,10 +117,7 @@ impl RecvBuffer {
             return false;
         }
         let i = (seq - self.base) as usize;
-        if i >= self.slots.len() {
-            self.slots.resize_with(i + 1, || None);
-        }
-        if self.slots[i].is_some() {
+        if self.slots.get(i).is_some_and(Option::is_some) {
             return false;
         }
         let data = match payload {
@@ -132,12 +129,20 @@ impl RecvBuffer {
             }
             Data::Shared(bytes) => Stored::Kept(bytes),
         };
-        self.slots[i] = Some(Slot {
+        let slot = Some(Slot {
             data,
             boundary,
             msg,
             dropped: false,
         });
+        match self.slots.get_mut(i) {
+            Some(s) => *s = slot,
+            // Past the last slot; most often the next one (packets arrive in order).
+            None => {
+                self.slots.resize_with(i, || None);
+                self.slots.push_back(slot);
+            }
+        }
         true
     }
 
