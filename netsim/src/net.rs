@@ -347,7 +347,7 @@ impl Net {
                 continue;
             }
             cap.written += 1;
-            if let Err(e) = cap.sink.write_udp(now, p.src, p.dst, &p.payload) {
+            if let Err(e) = cap.sink.write_udp(now, p.src, p.dst, &p.bytes()) {
                 cap.error = Some(e.to_string());
             }
         }

@@ -1,5 +1,7 @@
 //! The packets that travel the simulated network: UDP datagrams with shared payloads.
 
+use bytes::Bytes;
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::rc::Rc;
 
@@ -18,14 +20,36 @@ pub struct Packet {
     pub src: SocketAddr,
     /// Destination address as currently written in the header.
     pub dst: SocketAddr,
-    /// The UDP payload.
+    /// The UDP payload, or its first part when `tail` holds the rest.
     pub payload: Payload,
+    /// The rest of the UDP payload, if it travels apart: a UDT data packet's payload, the
+    /// sending endpoint's own bytes (`udt::Endpoint::poll_transmit_parts`), which go into the
+    /// receiver's buffer as they are instead of being copied at both ends.
+    pub tail: Option<Bytes>,
 }
 
 impl Packet {
+    /// A datagram in one piece.
+    pub fn new(src: SocketAddr, dst: SocketAddr, payload: Payload) -> Self {
+        Packet {
+            src,
+            dst,
+            payload,
+            tail: None,
+        }
+    }
+
     /// Size of the IP datagram: payload plus IPv4 and UDP headers.
     pub fn wire_len(&self) -> usize {
-        self.payload.len() + IP_UDP_OVERHEAD
+        self.payload.len() + self.tail.as_ref().map_or(0, Bytes::len) + IP_UDP_OVERHEAD
+    }
+
+    /// The whole UDP payload (joined, when it travels in two parts).
+    pub fn bytes(&self) -> Cow<'_, [u8]> {
+        match &self.tail {
+            None => Cow::Borrowed(&self.payload),
+            Some(tail) => Cow::Owned([&self.payload[..], tail].concat()),
+        }
     }
 }
 

@@ -75,37 +75,59 @@ impl<T> Ord for Timed<T> {
 }
 
 /// Time-ordered events; ties broken by insertion order.
+///
+/// The event [`pop`](Self::pop) hands out stays at the top of the heap until the next call:
+/// most events schedule another, which then takes its place with one sift instead of a
+/// removal and an insertion. Keys are unique, so the order events come out in does not
+/// depend on the heap's layout.
 #[derive(Default)]
 pub struct EventQueue {
     heap: BinaryHeap<Reverse<Timed<Ev>>>,
     seq: u64,
+    /// The top is the event `pop` handed out last.
+    popped: bool,
 }
 
 impl EventQueue {
     /// Schedules `ev` at `at` (ns).
     pub fn push(&mut self, at: u64, ev: Ev) {
         self.seq += 1;
-        self.heap.push(Reverse(Timed {
+        let e = Reverse(Timed {
             at,
             seq: self.seq,
             item: ev,
-        }));
+        });
+        if std::mem::take(&mut self.popped) {
+            *self.heap.peek_mut().expect("a popped event is at the top") = e;
+        } else {
+            self.heap.push(e);
+        }
+    }
+    /// Removes the event `pop` handed out, if nothing took its place.
+    fn settle(&mut self) {
+        if std::mem::take(&mut self.popped) {
+            self.heap.pop();
+        }
     }
     /// The time of the earliest event.
-    pub fn peek_time(&self) -> Option<u64> {
+    pub fn peek_time(&mut self) -> Option<u64> {
+        self.settle();
         self.heap.peek().map(|r| r.0.at)
     }
     /// Removes the earliest event.
     pub fn pop(&mut self) -> Option<(u64, Ev)> {
-        self.heap.pop().map(|Reverse(e)| (e.at, e.item))
+        self.settle();
+        let e = &self.heap.peek()?.0;
+        self.popped = true;
+        Some((e.at, e.item))
     }
     /// Events waiting.
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.heap.len() - usize::from(self.popped)
     }
     /// True when nothing is scheduled.
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.len() == 0
     }
 }
 
@@ -130,5 +152,30 @@ mod tests {
                 (5, Ev::Sample)
             ]
         );
+        assert!(q.is_empty());
+    }
+
+    #[test]
+    fn an_event_scheduled_while_handling_one_takes_its_place() {
+        let mut q = EventQueue::default();
+        for t in [4, 2, 6] {
+            q.push(t, Ev::Sample);
+        }
+        assert_eq!(q.pop(), Some((2, Ev::Sample)));
+        assert_eq!(q.len(), 2);
+        q.push(5, Ev::FlowStart(1));
+        q.push(3, Ev::FlowStart(2));
+        assert_eq!(q.peek_time(), Some(3));
+        let order: Vec<_> = std::iter::from_fn(|| q.pop()).collect();
+        assert_eq!(
+            order,
+            vec![
+                (3, Ev::FlowStart(2)),
+                (4, Ev::Sample),
+                (5, Ev::FlowStart(1)),
+                (6, Ev::Sample)
+            ]
+        );
+        assert_eq!((q.len(), q.peek_time()), (0, None));
     }
 }

@@ -448,7 +448,12 @@ impl World {
             e.arrivals += 1;
             let delay = e.timing.reaction(e.arrivals);
             e.last_turn = now;
-            e.udt().handle_datagram(to_udt(now), p.src, &p.payload);
+            match p.tail {
+                Some(tail) => e
+                    .udt()
+                    .handle_datagram_parts(to_udt(now), p.src, &p.payload, tail),
+                None => e.udt().handle_datagram(to_udt(now), p.src, &p.payload),
+            }
             self.net.pool.recycle(p.payload);
             if delay == 0 {
                 self.drive(ep);
@@ -500,8 +505,9 @@ impl World {
     }
 
     /// A payload of the endpoint's datagram size to write into: the endpoint writes straight
-    /// into it, and a datagram that fills it (a full data packet) is sent as it is, a shorter
-    /// one as a copy of its bytes.
+    /// into it, and a datagram that fills it is sent as it is, a shorter one as a copy of its
+    /// bytes. A data packet's payload is not written: it travels as the sender's own bytes,
+    /// after a copy of its header.
     fn take_spare(&mut self, ep: usize) -> Payload {
         let room = self.endpoints[ep].room;
         match self.spare.take() {
@@ -533,11 +539,11 @@ impl World {
             let b = Rc::get_mut(buf).expect("a taken payload has no other holder");
             let udt = self.endpoints[ep].udt();
             let t = if data {
-                udt.poll_transmit(to_udt(now), b)
+                udt.poll_transmit_parts(to_udt(now), b)
             } else {
-                udt.poll_control(to_udt(now), b)
+                udt.poll_control(to_udt(now), b).map(|t| (t, None))
             };
-            let Some(t) = t else { return };
+            let Some((t, tail)) = t else { return };
             let payload = if t.len == room {
                 std::mem::replace(buf, self.net.pool.take(room))
             } else {
@@ -548,6 +554,7 @@ impl World {
                 src,
                 dst: t.destination,
                 payload,
+                tail,
             };
             self.net
                 .send_from(&mut self.queue, now, node, p, &mut self.local);

@@ -16,6 +16,8 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 
+use bytes::Bytes;
+
 use md5::{Digest, Md5};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -229,13 +231,44 @@ impl Endpoint {
 
     /// A datagram arrived from `from`.
     pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, bytes: &[u8]) {
-        let packet = match Packet::parse(bytes) {
-            Ok(p) => p,
-            Err(_) => {
-                self.stats.malformed += 1;
-                return;
-            }
+        match Packet::parse(bytes) {
+            Ok(packet) => self.handle_packet(now, from, &packet, None),
+            Err(_) => self.stats.malformed += 1,
+        }
+    }
+
+    /// A datagram that arrived in two parts, `head` then `tail`, as
+    /// [`poll_transmit_parts`](Self::poll_transmit_parts) hands them out: the same as
+    /// [`handle_datagram`](Self::handle_datagram) on the two joined, but when `head` is a
+    /// data packet's header, its connection keeps `tail` as the payload instead of copying
+    /// it into the receive buffer, so that bytes a sender handed over with
+    /// [`send_bytes`](Self::send_bytes) reach the receiving application uncopied.
+    pub fn handle_datagram_parts(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        head: &[u8],
+        tail: Bytes,
+    ) {
+        let Ok(header) = <&[u8; HEADER_LEN]>::try_from(head) else {
+            // Not split after the header: take it whole.
+            return self.handle_datagram(now, from, &[head, &tail[..]].concat());
         };
+        match Packet::parse_parts(header, &tail) {
+            Ok(packet) => self.handle_packet(now, from, &packet, Some(&tail)),
+            Err(_) => self.stats.malformed += 1,
+        }
+    }
+
+    /// Routes a decoded datagram to its connection (or the listener); `tail` as in
+    /// [`handle_datagram_parts`](Self::handle_datagram_parts).
+    fn handle_packet(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        packet: &Packet<'_>,
+        tail: Option<&Bytes>,
+    ) {
         let dest = packet.dest();
         let target = match dest {
             0 => {
@@ -245,7 +278,7 @@ impl Endpoint {
                         control: Control::Handshake(hs),
                         ..
                     }),
-                ) = (&self.listener, &packet)
+                ) = (&self.listener, packet)
                 {
                     self.listener_handshake(now, from, hs);
                     return;
@@ -271,7 +304,7 @@ impl Endpoint {
             self.stats.unroutable += 1;
             return;
         }
-        conn.handle_packet(now, &packet);
+        conn.handle_packet(now, packet, tail);
         Self::collect_events(&mut self.events, h, conn);
     }
 
@@ -387,7 +420,7 @@ impl Endpoint {
     pub fn handle_timeout(&mut self, now: Instant) {
         for (h, conn) in self.connections.slots_mut() {
             let h = *h;
-            if conn.next_timeout().is_some_and(|t| t <= now) {
+            if conn.timer_due(now) {
                 conn.handle_timeout(now);
                 Self::collect_events(&mut self.events, h, conn);
             }
@@ -434,7 +467,7 @@ impl Endpoint {
     /// The next datagram to send at `now`, written into `buf` (at least the MSS in
     /// size). Call until `None`.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
-        self.poll(now, buf, true)
+        self.poll(now, buf, true, None)
     }
 
     /// Like [`poll_transmit`](Self::poll_transmit), control packets only (handshakes,
@@ -442,10 +475,32 @@ impl Endpoint {
     /// thread that handles arrivals, as it handles them, while data waits until its sending
     /// thread wakes: a driver that models the two threads sends these first.
     pub fn poll_control(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
-        self.poll(now, buf, false)
+        self.poll(now, buf, false, None)
     }
 
-    fn poll(&mut self, now: Instant, buf: &mut [u8], data: bool) -> Option<Transmit> {
+    /// Like [`poll_transmit`](Self::poll_transmit), but a data packet's payload is not
+    /// copied: only its header is written into `buf` (the `Transmit` counts those bytes)
+    /// and the payload comes back as the bytes the send buffer holds; the datagram is the
+    /// two back to back. For drivers that send in parts (a gather write) or hand
+    /// datagrams on in memory (the simulator, with
+    /// [`handle_datagram_parts`](Self::handle_datagram_parts) at the other end).
+    pub fn poll_transmit_parts(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+    ) -> Option<(Transmit, Option<Bytes>)> {
+        let mut tail = None;
+        let t = self.poll(now, buf, true, Some(&mut tail))?;
+        Some((t, tail))
+    }
+
+    fn poll(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        data: bool,
+        mut tail: Option<&mut Option<Bytes>>,
+    ) -> Option<Transmit> {
         if let Some((to, bytes)) = self.stateless.pop_front() {
             buf.get_mut(..bytes.len())?.copy_from_slice(&bytes);
             return Some(Transmit {
@@ -459,7 +514,7 @@ impl Endpoint {
         let start = self.cursor.checked_rem(n).unwrap_or(0);
         for i in (start..n).chain(0..start) {
             let (_, conn) = &mut slots[i];
-            if let Some(len) = conn.poll_transmit(now, buf, data) {
+            if let Some(len) = conn.poll_transmit(now, buf, data, tail.as_deref_mut()) {
                 self.cursor = i + 1;
                 return Some(Transmit {
                     destination: conn.peer_addr,

@@ -566,14 +566,19 @@ impl DataPacket<'_> {
 impl<'a> Packet<'a> {
     /// Decodes one datagram.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, DecodeError> {
-        if bytes.len() < HEADER_LEN {
-            return Err(DecodeError::Truncated { len: bytes.len() });
+        match bytes.split_first_chunk() {
+            Some((header, body)) => Self::parse_parts(header, body),
+            None => Err(DecodeError::Truncated { len: bytes.len() }),
         }
-        let w0 = be32(bytes, 0);
-        let w1 = be32(bytes, 4);
-        let timestamp = be32(bytes, 8);
-        let dest = be32(bytes, 12);
-        let body = &bytes[HEADER_LEN..];
+    }
+
+    /// Decodes a datagram that is `header` followed by `body`, held apart (see
+    /// `Endpoint::handle_datagram_parts`).
+    pub fn parse_parts(header: &[u8; HEADER_LEN], body: &'a [u8]) -> Result<Self, DecodeError> {
+        let w0 = be32(header, 0);
+        let w1 = be32(header, 4);
+        let timestamp = be32(header, 8);
+        let dest = be32(header, 12);
         if w0 & CONTROL_BIT == 0 {
             if body.is_empty() {
                 return Err(DecodeError::EmptyData);

@@ -6,11 +6,11 @@ use std::rc::Rc;
 fn pkt(len: usize) -> Packet {
     let a: SocketAddr = "10.0.0.1:1".parse().unwrap();
     let b: SocketAddr = "10.0.0.2:2".parse().unwrap();
-    Packet {
-        src: a,
-        dst: b,
-        payload: Rc::from(vec![0; len - crate::packet::IP_UDP_OVERHEAD]),
-    }
+    Packet::new(
+        a,
+        b,
+        Rc::from(vec![0; len - crate::packet::IP_UDP_OVERHEAD]),
+    )
 }
 
 fn drain(l: &mut LinkDir) -> Vec<u64> {

@@ -310,7 +310,8 @@ impl Relay {
                 self.net.recycle(p);
                 continue;
             }
-            let len = p.payload.len();
+            let bytes = p.bytes();
+            let len = bytes.len();
             let joins = run.is_some_and(|(f, t, seg, n)| {
                 f == from
                     && t == to
@@ -323,7 +324,8 @@ impl Relay {
             if !joins {
                 self.flush(run.take());
             }
-            self.out.extend_from_slice(&p.payload);
+            self.out.extend_from_slice(&bytes);
+            drop(bytes);
             run = Some(match run {
                 Some((f, t, seg, n)) => (f, t, seg, n + 1),
                 None => (from, to, len, 1),

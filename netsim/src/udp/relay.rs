@@ -62,7 +62,7 @@ impl Relay {
     fn hand_out(&mut self) {
         let mut local = std::mem::take(&mut self.net.local);
         for (ep, p) in local.drain(..) {
-            match self.sock.try_send_to(&p.payload, self.real[ep]) {
+            match self.sock.try_send_to(&p.bytes(), self.real[ep]) {
                 Ok(_) => {}
                 Err(_) => self.send_drops += 1,
             }

@@ -131,7 +131,7 @@ impl WallNet {
     pub fn inject(&mut self, t: u64, node: usize, src: SocketAddr, dst: SocketAddr, bytes: &[u8]) {
         self.w.datagrams_sent += 1;
         let payload = self.w.net.pool.make(bytes);
-        let p = Packet { src, dst, payload };
+        let p = Packet::new(src, dst, payload);
         let before = self.local.len();
         self.w
             .net
@@ -146,7 +146,7 @@ impl WallNet {
     }
 
     /// The next time something is due in the network (a delivery or a link change).
-    pub fn next_due(&self) -> Option<u64> {
+    pub fn next_due(&mut self) -> Option<u64> {
         let change = self.changes.get(self.next_change).map(|c| c.0);
         [self.q.peek_time(), change].into_iter().flatten().min()
     }

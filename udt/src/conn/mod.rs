@@ -15,6 +15,8 @@
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 
+use bytes::Bytes;
+
 use crate::cc::{CcContext, CcControl, CongestionControl};
 use crate::options::SocketOptions;
 use crate::packet::{Ack, Control, ControlPacket, DropRequest, Handshake, LossList, Packet};
@@ -347,8 +349,14 @@ impl Connection {
         )
     }
 
-    /// A packet addressed to this connection arrived from its peer.
-    pub(crate) fn handle_packet(&mut self, now: Instant, packet: &Packet<'_>) {
+    /// A packet addressed to this connection arrived from its peer. `tail`, if given, holds
+    /// the same bytes as a data packet's payload, to be kept instead of copied.
+    pub(crate) fn handle_packet(
+        &mut self,
+        now: Instant,
+        packet: &Packet<'_>,
+        tail: Option<&Bytes>,
+    ) {
         if !self.is_open() {
             return;
         }
@@ -369,7 +377,7 @@ impl Connection {
         self.last_response = now;
         self.exp_count = 1;
         match packet {
-            Packet::Data(d) => self.on_data(now, d),
+            Packet::Data(d) => self.on_data(now, d, tail),
             Packet::Control(c) => match c.control {
                 Control::Handshake(hs) => self.on_handshake_when_connected(&hs),
                 Control::KeepAlive => {}
@@ -483,9 +491,21 @@ impl Connection {
         self.last_response = now;
     }
 
-    /// When `handle_timeout` must run next.
-    pub(crate) fn next_timeout(&self) -> Option<Instant> {
-        self.next_timer().map(|(at, _)| at)
+    /// Whether `handle_timeout` must run at `now` (the earliest timer is due). A paced
+    /// sender wakes for its Send timer once a packet, so that one is looked at first.
+    pub(crate) fn timer_due(&self, now: Instant) -> bool {
+        self.send_timer().is_some_and(|t| t <= now)
+            || self.next_timer().is_some_and(|(t, _)| t <= now)
+    }
+
+    /// When the next paced data packet is due (connected or closing).
+    fn send_timer(&self) -> Option<Instant> {
+        match self.state {
+            SocketState::Connected | SocketState::Closing => self
+                .next_send_ns
+                .map(|at| Instant::from_micros(at.div_ceil(1000))),
+            _ => None,
+        }
     }
 
     /// The earliest armed timer and when it fires; on a tie, the first in [`Timer`]'s
@@ -511,11 +531,7 @@ impl Connection {
                     Timer::Nak,
                 );
                 arm(Some(self.exp_deadline()), Timer::Exp);
-                arm(
-                    self.next_send_ns
-                        .map(|at| Instant::from_micros(at.div_ceil(1000))),
-                    Timer::Send,
-                );
+                arm(self.send_timer(), Timer::Send);
                 arm(self.linger_deadline, Timer::Linger);
             }
             // Wake up to be reclaimed (see `reclaimable`).
@@ -533,12 +549,14 @@ impl Connection {
     }
 
     /// Writes the next packet due at `now` into `buf` (a control packet first, data only
-    /// with `data`); returns its length.
+    /// with `data`); returns its length. With `tail`, a data packet's payload is not copied
+    /// after its header but handed out there.
     pub(crate) fn poll_transmit(
         &mut self,
         now: Instant,
         buf: &mut [u8],
         data: bool,
+        tail: Option<&mut Option<Bytes>>,
     ) -> Option<usize> {
         while let Some(out) = self.outgoing.pop_front() {
             match self.emit_control(out, buf) {
@@ -547,7 +565,7 @@ impl Connection {
             }
         }
         if data && matches!(self.state, SocketState::Connected | SocketState::Closing) {
-            return self.poll_data(now, buf);
+            return self.poll_data(now, buf, tail);
         }
         None
     }

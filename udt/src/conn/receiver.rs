@@ -2,13 +2,17 @@
 //! full and light ACKs, RTT from ACK2, and message drop requests
 //! (`udt-protocol.md` §5.2–§5.7, §8.2).
 
+use bytes::Bytes;
+
+use super::send_buf::Data;
 use super::{unwrap_seq, wire_seq, Connection, Event, Outgoing};
 use crate::packet::{Ack, AckInfo, AckRates, DataPacket, DropRequest};
 use crate::seq::AckNumber;
 use crate::time::{Duration, Instant};
 
 impl Connection {
-    pub(super) fn on_data(&mut self, now: Instant, d: &DataPacket<'_>) {
+    /// A data packet; `tail`, if given, is its payload to keep without a copy.
+    pub(super) fn on_data(&mut self, now: Instant, d: &DataPacket<'_>, tail: Option<&Bytes>) {
         self.arrivals.on_arrival(now, d.seq.value());
         let ctx = self.cc_context(now);
         self.cc.on_pkt_received(&ctx, &mut self.ctl, d.seq);
@@ -21,7 +25,8 @@ impl Connection {
         if seq < self.rcv_last_ack || seq - self.rcv_last_ack >= window {
             return;
         }
-        if !self.rcv.insert(seq, d.payload, d.boundary, d.msg) {
+        let payload = tail.map_or(Data::Copied(d.payload), |t| Data::Shared(t.clone()));
+        if !self.rcv.insert(seq, payload, d.boundary, d.msg) {
             return; // a duplicate
         }
         self.stats.bytes_recv_total += d.payload.len() as u64;

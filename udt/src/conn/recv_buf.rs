@@ -11,9 +11,14 @@
 //! The capacity, not the length: it is the recent high-water mark (the queue
 //! shrinks only below a quarter full), so a read that drains a burst keeps the
 //! buffers the next burst needs instead of freeing and allocating them again.
+//! A payload the driver hands over as shared bytes is kept as it is, without a copy.
 
 use std::collections::VecDeque;
+use std::ops::Deref;
 
+use bytes::Bytes;
+
+use super::send_buf::Data;
 use crate::packet::Boundary;
 use crate::seq::MsgNumber;
 
@@ -24,9 +29,26 @@ const FREE_BUFFERS: usize = 32;
 /// Below this many slots the slot queue is never shrunk.
 const MIN_SLOTS: usize = 64;
 
+/// A stored payload: a buffer of our own (recycled once read), or the driver's bytes.
+#[derive(Debug)]
+enum Stored {
+    Own(Vec<u8>),
+    Kept(Bytes),
+}
+
+impl Deref for Stored {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Stored::Own(v) => v,
+            Stored::Kept(b) => b,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Slot {
-    data: Vec<u8>,
+    data: Stored,
     boundary: Boundary,
     msg: MsgNumber,
     dropped: bool,
@@ -87,7 +109,7 @@ impl RecvBuffer {
     pub(crate) fn insert(
         &mut self,
         seq: u64,
-        payload: &[u8],
+        payload: Data<'_>,
         boundary: Boundary,
         msg: MsgNumber,
     ) -> bool {
@@ -95,29 +117,44 @@ impl RecvBuffer {
             return false;
         }
         let i = (seq - self.base) as usize;
-        if i >= self.slots.len() {
-            self.slots.resize_with(i + 1, || None);
-        }
-        if self.slots[i].is_some() {
+        if self.slots.get(i).is_some_and(Option::is_some) {
             return false;
         }
-        let mut data = self.free.pop().unwrap_or_default();
-        data.clear();
-        data.extend_from_slice(payload);
-        self.slots[i] = Some(Slot {
+        let data = match payload {
+            Data::Copied(bytes) => {
+                let mut own = self.free.pop().unwrap_or_default();
+                own.clear();
+                own.extend_from_slice(bytes);
+                Stored::Own(own)
+            }
+            Data::Shared(bytes) => Stored::Kept(bytes),
+        };
+        let slot = Some(Slot {
             data,
             boundary,
             msg,
             dropped: false,
         });
+        match self.slots.get_mut(i) {
+            Some(s) => *s = slot,
+            // Past the last slot; most often the next one (packets arrive in order).
+            None => {
+                self.slots.resize_with(i, || None);
+                self.slots.push_back(slot);
+            }
+        }
         true
     }
 
     /// Forgets the packet at `base` (read or discarded) and moves on.
     fn advance(&mut self) {
-        if let Some(Some(slot)) = self.slots.pop_front() {
+        if let Some(Some(Slot {
+            data: Stored::Own(own),
+            ..
+        })) = self.slots.pop_front()
+        {
             if self.free.len() < self.spares_kept() {
-                self.free.push(slot.data);
+                self.free.push(own);
             }
         }
         self.base += 1;
@@ -266,14 +303,14 @@ mod tests {
     #[test]
     fn stream_reads_span_packets_up_to_the_ack() {
         let mut b = RecvBuffer::new(10, 4);
-        assert!(b.insert(10, b"abc", Boundary::Solo, MsgNumber::new(1)));
-        assert!(b.insert(11, b"de", Boundary::Solo, MsgNumber::new(2)));
+        assert!(b.insert(10, b"abc"[..].into(), Boundary::Solo, MsgNumber::new(1)));
+        assert!(b.insert(11, b"de"[..].into(), Boundary::Solo, MsgNumber::new(2)));
         assert!(
-            !b.insert(11, b"zz", Boundary::Solo, MsgNumber::new(2)),
+            !b.insert(11, b"zz"[..].into(), Boundary::Solo, MsgNumber::new(2)),
             "duplicate"
         );
         assert!(
-            !b.insert(14, b"z", Boundary::Solo, MsgNumber::new(3)),
+            !b.insert(14, b"z"[..].into(), Boundary::Solo, MsgNumber::new(3)),
             "beyond the ring"
         );
         let mut out = [0u8; 4];
@@ -285,19 +322,19 @@ mod tests {
         assert_eq!(b.read_stream(&mut out, 12), 2);
         assert_eq!(&out[..2], b"de");
         assert_eq!(b.base, 12);
-        assert!(b.insert(14, b"z", Boundary::Solo, MsgNumber::new(3)));
+        assert!(b.insert(14, b"z"[..].into(), Boundary::Solo, MsgNumber::new(3)));
     }
 
     #[test]
     fn messages_come_whole_and_dropped_ones_are_skipped() {
         let mut b = RecvBuffer::new(0, 8);
         let m = MsgNumber::new;
-        b.insert(0, b"a", Boundary::First, m(1));
-        b.insert(1, b"b", Boundary::Last, m(1));
-        b.insert(2, b"c", Boundary::First, m(2));
-        b.insert(3, b"d", Boundary::Middle, m(2));
-        b.insert(4, b"e", Boundary::Last, m(2));
-        b.insert(5, b"f", Boundary::Solo, m(3));
+        b.insert(0, b"a"[..].into(), Boundary::First, m(1));
+        b.insert(1, b"b"[..].into(), Boundary::Last, m(1));
+        b.insert(2, b"c"[..].into(), Boundary::First, m(2));
+        b.insert(3, b"d"[..].into(), Boundary::Middle, m(2));
+        b.insert(4, b"e"[..].into(), Boundary::Last, m(2));
+        b.insert(5, b"f"[..].into(), Boundary::Solo, m(3));
         assert_eq!(b.read_message(4), Some(b"ab".to_vec()));
         assert_eq!(b.read_message(4), None, "message 2 ends past the ACK point");
         b.drop_message(2, 4, m(2));
@@ -351,7 +388,7 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// Against the model: inserts, stream and message reads, drops and the
+        /// Against the model: inserts (copied or shared), stream and message reads, drops and the
         /// advertised window agree; the slots reach exactly from the read point to
         /// the highest packet stored and shrink back as they are read.
         #[test]
@@ -369,7 +406,13 @@ mod tests {
                         let data: Vec<u8> = (0..len).map(|i| (i + k) as u8).collect();
                         let (bd, msg) = (boundary(x), MsgNumber::new(u32::from(x / 2)));
                         let fits = seq >= m.base && seq < m.base + m.cap && !m.packets.contains_key(&seq);
-                        proptest::prop_assert_eq!(b.insert(seq, &data, bd, msg), fits);
+                        // Copied (op 0) or kept as shared bytes (op 1) alike.
+                        let payload = if op == 0 {
+                            data[..].into()
+                        } else {
+                            Data::Shared(Bytes::from(data.clone()))
+                        };
+                        proptest::prop_assert_eq!(b.insert(seq, payload, bd, msg), fits);
                         if fits {
                             m.packets.insert(seq, (data, bd, msg, false));
                         }

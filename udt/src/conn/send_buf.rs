@@ -24,9 +24,10 @@ const BLOCK_PACKETS: usize = 32;
 /// Below this many slots the record queues are never shrunk.
 const MIN_RECORDS: usize = 64;
 
-/// What the application hands over: bytes to copy, or bytes to keep as they are.
+/// Bytes handed to a buffer: to copy, or to keep as they are. The application hands them to
+/// the send buffer, a driver (a packet's payload) to the receive buffer.
 pub(crate) enum Data<'a> {
-    /// Copied into blocks of the buffer's own.
+    /// Copied into memory of the buffer's own.
     Copied(&'a [u8]),
     /// Kept without a copy (a `'static` or reference-counted buffer).
     Shared(Bytes),
@@ -177,11 +178,9 @@ impl SendBuffer {
         self.blocks.get(seq.checked_sub(self.base)? as usize)
     }
 
-    /// Copies the payload of packet `seq` into `out`; returns its length.
-    pub(crate) fn copy_payload(&self, seq: u64, out: &mut [u8]) -> Option<usize> {
-        let data = self.payloads.get(seq.checked_sub(self.base)? as usize)?;
-        out.get_mut(..data.len())?.copy_from_slice(data);
-        Some(data.len())
+    /// The payload of packet `seq`.
+    pub(crate) fn payload(&self, seq: u64) -> Option<&Bytes> {
+        self.payloads.get(seq.checked_sub(self.base)? as usize)
     }
 
     /// The first and last sequence numbers of the message `seq` belongs to, as
@@ -251,14 +250,11 @@ mod tests {
         assert_eq!(b.block(103).unwrap().boundary, Boundary::Solo);
         assert_eq!(b.message_span(101), (100, 102));
         assert_eq!(b.message_span(103), (103, 103));
-        let mut out = [0u8; 16];
-        assert_eq!(b.copy_payload(102, &mut out), Some(5));
-        assert_eq!(&out[..5], &[20, 21, 22, 23, 24]);
+        assert_eq!(&b.payload(102).unwrap()[..], &[20, 21, 22, 23, 24]);
         b.release_before(102);
         assert_eq!(b.base, 102);
-        assert_eq!(b.copy_payload(103, &mut out), Some(2));
-        assert_eq!(&out[..2], b"xy");
-        assert_eq!(b.copy_payload(101, &mut out), None);
+        assert_eq!(&b.payload(103).unwrap()[..], b"xy");
+        assert_eq!(b.payload(101), None);
         b.release_before(200);
         assert_eq!((b.base, b.len_bytes()), (200, 0));
     }
@@ -281,7 +277,6 @@ mod tests {
         ) {
             let mut b = SendBuffer::new(1000, 10_000);
             let mut m = Model { base: 1000, ..Model::default() };
-            let mut out = vec![0u8; 64];
             for (k, (op, len, at)) in ops.into_iter().enumerate() {
                 match op {
                     0 | 1 => {
@@ -313,10 +308,9 @@ mod tests {
                     _ => {
                         let seq = m.base.saturating_sub(2) + at;
                         let want = seq.checked_sub(m.base).and_then(|i| m.packets.get(i as usize));
-                        let got = b.copy_payload(seq, &mut out);
-                        proptest::prop_assert_eq!(got, want.map(|p| p.0.len()));
-                        if let Some((data, boundary)) = want {
-                            proptest::prop_assert_eq!(&out[..data.len()], &data[..]);
+                        let got = b.payload(seq).map(|p| p.to_vec());
+                        proptest::prop_assert_eq!(got.as_ref(), want.map(|p| &p.0));
+                        if let Some((_, boundary)) = want {
                             proptest::prop_assert_eq!(b.block(seq).map(|x| x.boundary), Some(*boundary));
                             let (first, last) = b.message_span(seq);
                             let i = (seq - m.base) as usize;

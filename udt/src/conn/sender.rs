@@ -2,6 +2,8 @@
 //! retransmissions first, the window limit), and what ACKs and NAKs do to it
 //! (`udt-protocol.md` §6.1, §8.1).
 
+use bytes::Bytes;
+
 use super::{unwrap_seq, wire_seq, Connection, Event, Outgoing};
 use crate::packet::{Ack, DataPacket, DropRequest, LossList, HEADER_LEN};
 use crate::time::{Duration, Instant};
@@ -31,8 +33,14 @@ impl Connection {
         (self.ctl.pkt_snd_period_us.max(floor) * 1000.0).round() as u64
     }
 
-    /// The next data packet, if the schedule says one is due.
-    pub(super) fn poll_data(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+    /// The next data packet, if the schedule says one is due (`tail`: see
+    /// [`Connection::poll_transmit`]).
+    pub(super) fn poll_data(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        tail: Option<&mut Option<Bytes>>,
+    ) -> Option<usize> {
         let t = now.as_micros() * 1000;
         let at = self.next_send_ns?;
         if at > t {
@@ -43,7 +51,7 @@ impl Connection {
             // UDT4 (`m_ullTimeDiff`) owes the sender every microsecond it was late.
             Profile::Reference => at,
         };
-        let Some((len, seq)) = self.next_data_packet(now, buf) else {
+        let Some((len, seq)) = self.next_data_packet(now, buf, tail) else {
             // Nothing may go: leave the schedule until an ACK, NAK, timeout or
             // new data puts the sender back on it.
             self.next_send_ns = None;
@@ -62,7 +70,12 @@ impl Connection {
 
     /// Retransmission first, then new data within the window. Returns the packet
     /// length and, for new packets, the low bits of the sequence number (else 1).
-    fn next_data_packet(&mut self, now: Instant, buf: &mut [u8]) -> Option<(usize, u32)> {
+    fn next_data_packet(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        tail: Option<&mut Option<Bytes>>,
+    ) -> Option<(usize, u32)> {
         while let Some(seq) = self.snd_loss.pop_first() {
             if seq < self.snd.base || seq >= self.snd_next {
                 continue; // already acknowledged, or never sent
@@ -95,7 +108,7 @@ impl Connection {
                 );
                 return Some((len, 1));
             }
-            let len = self.emit_data(now, seq, buf)?;
+            let len = self.emit_data(now, seq, buf, tail)?;
             self.stats.pkt_retrans_total += 1;
             return Some((len, 1));
         }
@@ -105,16 +118,34 @@ impl Connection {
             return None;
         }
         let seq = self.snd_next;
-        let len = self.emit_data(now, seq, buf)?;
+        let len = self.emit_data(now, seq, buf, tail)?;
         self.snd_next += 1;
         Some((len, seq as u32 & 0xF))
     }
 
-    fn emit_data(&mut self, now: Instant, seq: u64, buf: &mut [u8]) -> Option<usize> {
+    /// Writes data packet `seq` into `buf`, or only its header with `tail`, which then
+    /// holds the payload. Returns the bytes written.
+    fn emit_data(
+        &mut self,
+        now: Instant,
+        seq: u64,
+        buf: &mut [u8],
+        tail: Option<&mut Option<Bytes>>,
+    ) -> Option<usize> {
         let block = *self.snd.block(seq)?;
-        let len = self.snd.copy_payload(seq, buf.get_mut(HEADER_LEN..)?)?;
-        // The header goes in front of the payload already in place.
-        let mut header = [0u8; HEADER_LEN];
+        let payload = self.snd.payload(seq)?;
+        let len = payload.len();
+        let (header, rest) = buf.split_first_chunk_mut()?;
+        let written = match tail {
+            Some(tail) => {
+                *tail = Some(payload.clone());
+                HEADER_LEN
+            }
+            None => {
+                rest.get_mut(..len)?.copy_from_slice(payload);
+                HEADER_LEN + len
+            }
+        };
         let packet = DataPacket {
             seq: wire_seq(seq),
             boundary: block.boundary,
@@ -122,15 +153,14 @@ impl Connection {
             msg: block.msg,
             timestamp: self.timestamp(now),
             dest: self.peer_id,
-            payload: &buf[HEADER_LEN..HEADER_LEN + len],
+            payload,
         };
-        packet.emit_header(&mut header);
-        buf[..HEADER_LEN].copy_from_slice(&header);
+        packet.emit_header(header);
         self.stats.pkt_sent_total += 1;
         self.stats.bytes_sent_total += len as u64;
         let ctx = self.cc_context(now);
         self.cc.on_pkt_sent(&ctx, &mut self.ctl, wire_seq(seq));
-        Some(HEADER_LEN + len)
+        Some(written)
     }
 
     /// A full or light ACK from the receiver (§8.1).
