@@ -2,6 +2,10 @@
 //! against Debian's libudt-dev. For tests of any crate: include it with
 //! `#[path = ".../udt/tests/peer/compile.rs"] mod peer_compile;`.
 
+// One rule for missing tools, shared with every crate's tests.
+#[path = "../support/tools.rs"]
+mod tools;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -26,14 +30,9 @@ pub fn build_peer(out_dir: &Path) -> Result<PathBuf, String> {
     }
 }
 
-/// The peer cannot be built because `why`: a failure when g++ rejected the program, or
-/// when `UDT_REQUIRE_TOOLS=1` (CI) and a tool is missing; otherwise the reason is printed
-/// and the caller skips.
+/// The peer cannot be built because `why`: a failure when g++ rejected the program; when
+/// a tool is missing, what [`tools::missing`] does (a failure in CI, else the caller skips).
 pub fn cannot_build(why: &str) {
-    let required = std::env::var("UDT_REQUIRE_TOOLS").is_ok_and(|v| v == "1");
-    assert!(
-        !required && !why.starts_with("g++ failed"),
-        "the reference peer: {why}"
-    );
-    eprintln!("skipped: {why}");
+    assert!(!why.starts_with("g++ failed"), "the reference peer: {why}");
+    tools::missing(why);
 }
