@@ -153,8 +153,8 @@ pub fn fidelity(s: &Scenario, opts: &FidelityOptions) -> Result<FidelityOutcome,
     } else {
         None
     };
-    if needs_real && !opts.quiet {
-        match Placement::split() {
+    if let (Some(p), false) = (&programs, opts.quiet) {
+        match &p.placement {
             Some(c) => eprintln!(
                 "fidelity: the sending program runs on CPU {}, the receiving one on CPU {}, the relay on CPU {}",
                 c.sender, c.receiver, c.relay
@@ -314,6 +314,8 @@ struct Programs {
     send: Result<PathBuf, String>,
     recv: Result<PathBuf, String>,
     peer: Result<PathBuf, String>,
+    /// Where they and the relay run (`None`: one CPU, shared).
+    placement: Option<Placement>,
 }
 
 #[derive(Clone, Copy)]
@@ -357,6 +359,7 @@ impl Programs {
             send: tool("udt-send"),
             recv: tool("udt-recv"),
             peer,
+            placement: Placement::split(),
         })
     }
 }
@@ -497,7 +500,7 @@ fn over_relay(
     let kids = Arc::new(Mutex::new(Kids::default()));
     // Each program inherits the CPU this thread is on when it starts it; the relay takes its
     // own once both run.
-    let placement = Placement::split();
+    let placement = &p.placement;
     let (receiver, port) = {
         let _on = placement.as_ref().map(|c| cpus::pin(&[c.receiver]));
         start_receiver(p, kind, &recv_stats)?
