@@ -105,9 +105,12 @@ impl Driver {
         }
     }
 
-    /// Replay time of capture time `time_ns`.
+    /// Replay time of capture time `time_ns`: whole microseconds since the origin's. Our
+    /// core counts whole microseconds, so a recording of our own endpoint (a simulator
+    /// capture, in nanoseconds) has its timers on microsecond boundaries of the capture
+    /// clock; counting from the origin's exact nanosecond would move each by up to 1 µs.
     pub fn instant(&self, time_ns: u64) -> Instant {
-        Instant::from_micros(time_ns.saturating_sub(self.origin_ns) / 1000)
+        Instant::from_micros(micros_since(time_ns, self.origin_ns))
     }
 
     /// Moves the clock forward to `to`, running every timer due on the way, and
@@ -682,7 +685,7 @@ pub fn replay_capture(
         .filter_map(|p| {
             let dg = by_frame.get(&p.frame)?;
             Some(Line {
-                at_us: p.time_ns.saturating_sub(first) / 1000,
+                at_us: micros_since(p.time_ns, first),
                 text: mask(&dg.payload, p.wire_len, rec_own, rec_peer, rec_isn),
             })
         })
@@ -729,6 +732,12 @@ fn send_queued(
         }
     }
     d.drain()
+}
+
+/// Whole microseconds from capture time `origin_ns` to `time_ns`, both taken to their
+/// microsecond (see [`Driver::instant`]).
+fn micros_since(time_ns: u64, origin_ns: u64) -> u64 {
+    (time_ns / 1000).saturating_sub(origin_ns / 1000)
 }
 
 /// Adapts a recorded packet of the peer to our endpoint: the cookie we handed out,

@@ -90,19 +90,29 @@ fn simulator_sides_replay_nearly_exactly() {
             },
         )
         .expect("replayable");
-        assert!(r.ours.len() > 30, "{file}: {}", r.ours.len());
-        // Known and not yet explained (session 5): since the simulated sender writes its
-        // 1 MiB in one call, the replay sends the same packets but a few at another time
-        // (the client four of 871 one pacing period later, each just before a full ACK; the
-        // server one ACK of 34 a microsecond later). The replay matched exactly with 64 KB
-        // writes. More than that is a regression.
+        assert!(r.ours.len() > 20, "{file}: {}", r.ours.len());
         assert_eq!(
             r.ours.len(),
             r.recorded.len(),
             "{file}:\n{}",
             r.diff_text(3)
         );
-        assert!(r.differences() <= 8, "{file}:\n{}", r.diff_text(3));
+        // The server (ACKs) replays exactly. Known and not yet explained (sessions 5-6): the
+        // replayed client sends the same packets, but twice a slow-start packet leaves at
+        // another microsecond than in the simulation, and since the simulated sender writes
+        // 1 MiB per call, four packets leave one pacing period later, each just before an
+        // ACK2 (matched exactly with 64 KB writes). More than that is a regression.
+        if role == Role::Server {
+            let times =
+                |l: &[conformance::replay::Line]| l.iter().map(|l| l.at_us).collect::<Vec<_>>();
+            assert_eq!(
+                times(&r.recorded),
+                times(&r.ours),
+                "server: the same microseconds"
+            );
+        }
+        let allowed = if role == Role::Server { 0 } else { 8 };
+        assert!(r.differences() <= allowed, "{file}:\n{}", r.diff_text(3));
     }
 }
 

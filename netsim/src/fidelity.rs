@@ -10,7 +10,10 @@
 //! - `reference`: the reference library (Debian's libudt, through the project's peer program
 //!   `udt/tests/peer/udt4_peer.cpp`) over `netsim relay`;
 //! - `sim-improved` and `project-improved`: the same as `sim-project` and `project` in the
-//!   project's improved profile, reported beside them.
+//!   project's improved profile, reported beside them;
+//! - `reference-to-project` and `project-to-reference`: one program of each, the first
+//!   named sending (the project in the reference profile), to tell whether a difference
+//!   between `project` and `reference` lies with the sender or the receiver.
 //!
 //! Each point of the scenario's grid (its `sweep:`, or the scenario itself) runs every way
 //! for the measurement window; the goodput of each way is compared with `reference`'s (a
@@ -43,13 +46,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The ways a point can run, by name (see the module documentation).
-pub const WAYS: [&str; 6] = [
+pub const WAYS: [&str; 8] = [
     "sim",
     "sim-project",
     "project",
     "reference",
     "sim-improved",
     "project-improved",
+    "reference-to-project",
+    "project-to-reference",
 ];
 
 /// The ways run when `--ways` is not given.
@@ -143,11 +148,7 @@ pub fn fidelity(s: &Scenario, opts: &FidelityOptions) -> Result<FidelityOutcome,
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("out/{}-fidelity", s.name)));
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let needs_real = opts.recorded.is_none()
-        && opts
-            .ways
-            .iter()
-            .any(|w| w.starts_with("project") || w == "reference");
+    let needs_real = opts.recorded.is_none() && opts.ways.iter().any(|w| !w.starts_with("sim"));
     let programs = if needs_real {
         Some(Programs::find(opts, &dir)?)
     } else {
@@ -189,12 +190,19 @@ pub fn fidelity(s: &Scenario, opts: &FidelityOptions) -> Result<FidelityOutcome,
                 }
                 real => {
                     let p = programs.as_ref().expect("found above");
-                    let kind = match real {
-                        "reference" => Program::Reference,
-                        "project" => Program::Project(ProfileSpec::Reference),
-                        _ => Program::Project(ProfileSpec::Improved),
+                    let project = Program::Project(ProfileSpec::Reference);
+                    // (sender, receiver)
+                    let pair = match real {
+                        "reference" => (Program::Reference, Program::Reference),
+                        "project" => (project, project),
+                        "reference-to-project" => (Program::Reference, project),
+                        "project-to-reference" => (project, Program::Reference),
+                        _ => {
+                            let improved = Program::Project(ProfileSpec::Improved);
+                            (improved, improved)
+                        }
                     };
-                    over_relay(&sc, p, kind, window, &wdir)
+                    over_relay(&sc, p, pair, window, &wdir)
                 }
             };
             let mut trace = trace.unwrap_or_else(|e| Trace {
@@ -483,11 +491,11 @@ fn relay(
     crate::udp::relay(s, &opts, String::new(), on_faces).map(|_| ())
 }
 
-/// One point with real programs through the relay, for the window.
+/// One point with real programs (sender, receiver) through the relay, for the window.
 fn over_relay(
     s: &Scenario,
     p: &Programs,
-    kind: Program,
+    (sending, receiving): (Program, Program),
     window: u64,
     dir: &Path,
 ) -> Result<Trace, String> {
@@ -503,7 +511,7 @@ fn over_relay(
     let placement = &p.placement;
     let (receiver, port) = {
         let _on = placement.as_ref().map(|c| cpus::pin(&[c.receiver]));
-        start_receiver(p, kind, &recv_stats)?
+        start_receiver(p, receiving, &recv_stats)?
     };
     kids.lock().expect("not poisoned").0.push(receiver);
     let mut launch_error = None;
@@ -523,7 +531,7 @@ fn over_relay(
                 return;
             };
             let _on = placement.as_ref().map(|c| cpus::pin(&[c.sender]));
-            match sender(p, kind, *face, &send_stats).and_then(|mut c| {
+            match sender(p, sending, *face, &send_stats).and_then(|mut c| {
                 c.stdin(Stdio::null())
                     .stdout(Stdio::null())
                     .stderr(Stdio::null())

@@ -52,7 +52,8 @@ struct FidelityArgs {
     #[arg(long, value_parser = netsim::scenario::units::Prob::parse)]
     tolerance: Option<netsim::scenario::units::Prob>,
     /// Ways to run, comma-separated (sim, sim-project, project, reference, sim-improved,
-    /// project-improved; default: sim, sim-project, project, reference).
+    /// project-improved, reference-to-project, project-to-reference; default: sim,
+    /// sim-project, project, reference).
     #[arg(long, value_delimiter = ',')]
     ways: Vec<String>,
     /// Measurement window (default: the scenario's duration).
@@ -70,7 +71,7 @@ struct FidelityArgs {
     /// The reference peer program (default: built with g++ from udt/tests/peer/udt4_peer.cpp).
     #[arg(long)]
     peer: Option<PathBuf>,
-    /// Take the real ways (project, reference, project-improved) from an earlier run's
+    /// Take the real ways (every way not starting with `sim`) from an earlier run's
     /// report folder instead of running them: judge a changed simulator against recorded
     /// real runs in seconds.
     #[arg(long)]

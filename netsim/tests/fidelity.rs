@@ -60,7 +60,7 @@ fn the_reference_runs_through_the_relay_beside_the_simulator() {
     };
     let o = FidelityOptions {
         peer: Some(peer),
-        ..opts(&["sim", "reference"], &out)
+        ..opts(&["sim", "reference", "reference-to-project"], &out)
     };
     let got = fidelity(&scenario("0%"), &o).unwrap();
     let cell = &got.cells[0];
@@ -84,6 +84,22 @@ fn the_reference_runs_through_the_relay_beside_the_simulator() {
         stats.lines().nth(1).unwrap().contains(",udt4_peer,"),
         "{stats:.200}"
     );
+    // A mixed way: the reference library sent, the project's udt-recv received.
+    let mixed = got.dir.join("runs/run/reference-to-project");
+    for (file, program) in [
+        ("send_stats.csv", "udt4_peer"),
+        ("recv_stats.csv", "udt-recv"),
+    ] {
+        let stats = std::fs::read_to_string(mixed.join(file)).unwrap();
+        assert!(
+            stats
+                .lines()
+                .nth(1)
+                .unwrap()
+                .contains(&format!(",{program},")),
+            "{file}: {stats:.200}"
+        );
+    }
     // With two CPUs or more, the relay ran on its own (netsim::udp::cpus).
     let relay: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(got.dir.join("runs/run/reference/relay/summary.json")).unwrap(),
@@ -95,7 +111,7 @@ fn the_reference_runs_through_the_relay_beside_the_simulator() {
         serde_json::json!(placed),
         "the relay's CPUs"
     );
-    assert_eq!(got.differences.len(), 1);
+    assert_eq!(got.differences.len(), 2);
     let md = std::fs::read_to_string(got.dir.join("summary.md")).unwrap();
     assert!(md.contains("| run |"), "{md}");
     let _ = std::fs::remove_dir_all(&out);

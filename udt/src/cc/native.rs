@@ -43,14 +43,34 @@ impl UdtNative {
         }
     }
 
-    /// UDT4 seeds `rand()` with the last decrease sequence number; a small
-    /// deterministic mixer stands in for it.
+    /// UDT4 draws the decrease randomiser with `srand(last_dec_seq); rand()`. The
+    /// reference is built against glibc, so this is glibc's first `rand()` after
+    /// `srand(seed)` (its additive generator over 31 words, seeded by a
+    /// multiplicative LCG and warmed by 310 draws), scaled to [0, 1] by `RAND_MAX`:
+    /// the same seed gives the reference's decision, not just the same distribution.
     fn rand_unit(seed: u32) -> f64 {
-        let mut x = u64::from(seed).wrapping_add(0x9E37_79B9_7F4A_7C15);
-        x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        x ^= x >> 31;
-        (x >> 11) as f64 / (1u64 << 53) as f64
+        const M: u64 = 2_147_483_647; // 2^31 − 1, also RAND_MAX
+        let mut state = [0u32; 31];
+        let mut word = u64::from(seed.max(1));
+        for (i, slot) in state.iter_mut().enumerate() {
+            if i > 0 {
+                word = 16_807 * word % M;
+            }
+            *slot = word as u32;
+        }
+        // glibc's TYPE_3 generator: a ring of 31 words, each draw adding the word at
+        // `rear` into the one at `front`, three slots ahead.
+        let (mut front, mut rear) = (3, 0);
+        let mut draw = || {
+            state[front] = state[front].wrapping_add(state[rear]);
+            let out = state[front] >> 1;
+            (front, rear) = ((front + 1) % 31, (rear + 1) % 31);
+            out
+        };
+        for _ in 0..310 {
+            draw();
+        }
+        f64::from(draw()) / M as f64
     }
 }
 
@@ -144,12 +164,17 @@ impl CongestionControl for UdtNative {
             let r = Self::rand_unit(self.last_dec_seq.value());
             self.dec_random = ((f64::from(self.avg_nak_num) * r).ceil() as u32).max(1);
         } else {
-            let dec_count = self.dec_count;
-            self.dec_count += 1;
-            self.nak_count += 1;
-            if dec_count < 5 && self.nak_count.is_multiple_of(self.dec_random) {
-                ctl.pkt_snd_period_us = (ctl.pkt_snd_period_us * 1.125).ceil();
-                self.last_dec_seq = ctx.snd_curr_seq;
+            // At most four more decreases per congestion period (0.875^5 ≈ 0.51).
+            // UDT4 stops counting NAKs with them (its `&&` skips the count), so the
+            // average that sizes the randomiser never exceeds five.
+            let counting = self.dec_count < 5;
+            self.dec_count = self.dec_count.saturating_add(1);
+            if counting {
+                self.nak_count += 1;
+                if self.nak_count.is_multiple_of(self.dec_random) {
+                    ctl.pkt_snd_period_us = (ctl.pkt_snd_period_us * 1.125).ceil();
+                    self.last_dec_seq = ctx.snd_curr_seq;
+                }
             }
         }
     }
@@ -227,6 +252,46 @@ mod tests {
         c.now = Instant::from_micros(40_000);
         cc.on_ack(&c, &mut ctl, SeqNumber::new(160));
         assert!((ctl.pkt_snd_period_us - after(first)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_randomiser_is_glibcs_rand_after_srand() {
+        // `srand(s); rand()` printed by a C program against glibc.
+        for (seed, first) in [
+            (0, 1_804_289_383u32),
+            (1, 1_804_289_383),
+            (42, 71_876_166),
+            (123_456_789, 1_965_102_536),
+            (2_147_483_647, 1_065_668_062),
+        ] {
+            let expected = f64::from(first) / 2_147_483_647.0;
+            assert_eq!(UdtNative::rand_unit(seed), expected, "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn a_congestion_period_counts_naks_only_while_it_may_decrease() {
+        let mut cc = UdtNative::default();
+        let mut ctl = CcControl::default();
+        cc.init(&ctx(0), &mut ctl);
+        let mut c = ctx(20);
+        c.rcv_rate = 1_000;
+        let nak = |seq: u8| [0u8, 0, 0, seq];
+        cc.on_loss(&c, &mut ctl, LossList::parse(&nak(150)).unwrap()); // ends slow start
+        cc.on_loss(&c, &mut ctl, LossList::parse(&nak(150)).unwrap()); // a new period
+        assert_eq!((ctl.pkt_snd_period_us, cc.dec_random), (1125.0, 1));
+        // Ten more NAKs in the same period: four decreases, and the count stops at five.
+        for _ in 0..10 {
+            cc.on_loss(&c, &mut ctl, LossList::parse(&nak(60)).unwrap());
+        }
+        assert_eq!(
+            ctl.pkt_snd_period_us, 1805.0,
+            "five decreases of 1/8 in all"
+        );
+        assert_eq!(cc.nak_count, 5);
+        c.snd_curr_seq = SeqNumber::new(200);
+        cc.on_loss(&c, &mut ctl, LossList::parse(&nak(180)).unwrap());
+        assert_eq!(cc.avg_nak_num, 1, "ceil(5 × 0.125), not ceil(11 × 0.125)");
     }
 
     #[test]

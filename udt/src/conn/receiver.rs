@@ -186,9 +186,15 @@ impl Connection {
             return;
         }
         self.ack_number = self.ack_number.next();
+        // UDT4 sends the rates when more than SYN has passed since it last did. It reads
+        // that time before sending an ACK and the next ACK's deadline (SYN on) after, so a
+        // timer-driven ACK always finds more than SYN passed; here both readings are one
+        // instant, and an ACK exactly SYN later stands for it. With `>`, every other
+        // timer-driven ACK of a simulated host went without rates (737 of 1,593 at
+        // 10 Mbit/s, 3% loss; real hosts: 7 of 1,486).
         let due = self
             .last_ack24_time
-            .is_none_or(|t| now.saturating_since(t) > Duration::SYN);
+            .is_none_or(|t| now.saturating_since(t) >= Duration::SYN);
         let rates = if due {
             self.last_ack24_time = Some(now);
             Some(AckRates {
