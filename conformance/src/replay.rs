@@ -551,6 +551,8 @@ pub fn replay_capture(
                 })?
         }
         Role::Client => {
+            // The recorded ISN: it decides which packets go as packet pairs.
+            d.ep.pin_next_isn(rec_isn);
             let h =
                 d.ep.connect(d.now, conn.addrs[server], options.clone())
                     .map_err(|e| ReplayError::Endpoint {
@@ -612,7 +614,7 @@ pub fn replay_capture(
         sent.extend(send_queued(&mut d, handle, &mut queue));
         if let (Some(t), Some(h), false) = (close_ns, handle, closed) {
             if t < p.time_ns && queue.is_empty() {
-                let at = d.instant(t + 999);
+                let at = d.instant(t);
                 sent.extend(d.advance(at));
                 d.ep.close(d.now, h);
                 sent.extend(d.drain());
@@ -662,7 +664,7 @@ pub fn replay_capture(
     }
     sent.extend(send_queued(&mut d, handle, &mut queue));
     if let (Some(t), Some(h), false) = (close_ns, handle, closed) {
-        let at = d.instant(t + 999);
+        let at = d.instant(t);
         sent.extend(d.advance(at));
         d.ep.close(d.now, h);
         sent.extend(d.drain());

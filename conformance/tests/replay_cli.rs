@@ -71,8 +71,13 @@ fn client_replay_of_the_idle_reference_differs_by_one_keepalive() {
     );
 }
 
+/// When each line was sent, µs.
+fn micros(lines: &[conformance::replay::Line]) -> Vec<u64> {
+    lines.iter().map(|l| l.at_us).collect()
+}
+
 #[test]
-fn simulator_sides_replay_nearly_exactly() {
+fn simulator_sides_replay_exactly() {
     // The simulator's endpoints are our own core: fed the other side's packets with
     // the recorded timing, a fresh endpoint sends what the recorded one sent
     // (from the client's capture as client, from the server's as server).
@@ -97,22 +102,14 @@ fn simulator_sides_replay_nearly_exactly() {
             "{file}:\n{}",
             r.diff_text(3)
         );
-        // The server (ACKs) replays exactly. Known and not yet explained (sessions 5-6): the
-        // replayed client sends the same packets, but twice a slow-start packet leaves at
-        // another microsecond than in the simulation, and since the simulated sender writes
-        // 1 MiB per call, four packets leave one pacing period later, each just before an
-        // ACK2 (matched exactly with 64 KB writes). More than that is a regression.
-        if role == Role::Server {
-            let times =
-                |l: &[conformance::replay::Line]| l.iter().map(|l| l.at_us).collect::<Vec<_>>();
-            assert_eq!(
-                times(&r.recorded),
-                times(&r.ours),
-                "server: the same microseconds"
-            );
-        }
-        let allowed = if role == Role::Server { 0 } else { 8 };
-        assert!(r.differences() <= allowed, "{file}:\n{}", r.diff_text(3));
+        // To the microsecond: the replay keeps the capture clock's microsecond boundaries
+        // (our core's clock) and pins the recorded ISN (packet pairs go at seq & 0xF == 0).
+        assert_eq!(
+            micros(&r.recorded),
+            micros(&r.ours),
+            "{file}: the same microseconds"
+        );
+        assert_eq!(r.differences(), 0, "{file}:\n{}", r.diff_text(3));
     }
 }
 

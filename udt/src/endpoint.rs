@@ -87,8 +87,7 @@ pub struct Endpoint {
     /// Where the transmit round-robin resumes (an index into the table).
     cursor: usize,
     stats: EndpointStats,
-    /// Tests pin the next ISN to exercise the sequence-number wrap.
-    #[cfg(test)]
+    /// The next connection's ISN, when pinned (see [`Endpoint::pin_next_isn`]).
     next_isn: Option<SeqNumber>,
 }
 
@@ -115,7 +114,6 @@ impl Endpoint {
             events: VecDeque::new(),
             cursor: 0,
             stats: EndpointStats::default(),
-            #[cfg(test)]
             next_isn: None,
         }
     }
@@ -147,8 +145,15 @@ impl Endpoint {
         }
     }
 
+    /// The next connection this endpoint starts (connect or rendezvous) uses `isn` as its
+    /// initial sequence number instead of a random one. For replaying a recorded
+    /// connection: which packets go as packet pairs (sequence numbers ending in 0x0) depends
+    /// on it. Accepted connections take the client's ISN, as in UDT4.
+    pub fn pin_next_isn(&mut self, isn: SeqNumber) {
+        self.next_isn = Some(isn);
+    }
+
     fn random_isn(&mut self) -> SeqNumber {
-        #[cfg(test)]
         if let Some(isn) = self.next_isn.take() {
             return isn;
         }
