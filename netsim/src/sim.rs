@@ -11,6 +11,8 @@ pub enum Ev {
     LinkDeliver(u32),
     /// Wake endpoint `n` (its `poll_timeout` came).
     EndpointTimer(u32),
+    /// Endpoint `n`'s host takes the datagrams it holds (see `HostTiming::take_delay`).
+    EndpointTake(u32),
     /// Flow `n` starts (connects).
     FlowStart(u32),
     /// Flow `n` sends its next message.

@@ -25,6 +25,9 @@
 //!   packets (ACK, ACK2, NAK) leave at once: the receiving thread sends them itself. Held
 //!   back like data, a quarter of the ACKs reached the sender less than 10 ms apart, and
 //!   UDT's rate control, which raises the rate at most once per 10 ms, skipped those raises.
+//!   A datagram that wakes the receiving loop from a sleep of 2 ms or more is taken 20 µs
+//!   late ([`DEEP_WAKE`]): the reference's packet-pair capacity estimates run that much
+//!   above the link's.
 //! - `tokio`: the project's tokio driver: tokio's timer wheel fires on whole milliseconds
 //!   after the deadline, and every datagram arrival wakes the task too.
 
@@ -35,6 +38,33 @@ use crate::rng::{box_muller, mix};
 /// relay on a quiet machine (10 Mbit/s, 200 ms, 145 NAKs) was 98 / 243 / 479 µs at the 10th,
 /// 50th and 90th percentiles, of which about 30 µs at the median is loopback and relay.
 pub const REACTION_SIGMA: f64 = 0.575;
+
+/// A `udt4` receiving loop that slept at least this long (ns) takes the datagram that wakes
+/// it [`DEEP_WAKE`] late. Between the two sleeps measured below: 1.2 ms (the second packet of
+/// a pair at 10 Mbit/s, which is measured short, so it is not late) and the ~8 ms the loop
+/// sleeps at most (its idle turn).
+pub const DEEP_SLEEP: u64 = 2_000_000;
+
+/// How late (ns) a `udt4` host takes a datagram that ends a long sleep.
+///
+/// Measured through the relay: the reference library's receiver reports packet-pair gaps
+/// shorter than the path spaces them, so its link capacity in ACKs is above the link's: at
+/// 100 Mbit/s (120 µs gaps, 8,333 packets/s) medians of 8,784 and 8,950 packets/s in two runs
+/// with the receiver sharing a CPU with the relay, 9,236 with the receiver alone on its CPU;
+/// at 10 Mbit/s (1.2 ms, 833) 838. The relay's own capture spaces the pairs 119.9–120.2 µs
+/// (10th–90th percentile) and it departs on time (p90 2 µs late), so the receiving host
+/// stamps the pair's first packet late: it mostly ends a long sleep (the sender's bursts
+/// come every ~8 ms), the second a short one (a CPU waking from a deeper idle state takes
+/// longer; the more so alone on its CPU). 20 µs gives the simulated receiver the same
+/// medians: 8,795 at 100 Mbit/s (6 seeds), 841 at 10 Mbit/s.
+///
+/// It matters because UDT's rate increase steps by decades of the spare capacity
+/// (`udt-protocol.md` §6.3): at 100 Mbit/s the capacity estimate sits on a step, and an
+/// estimate 5% high gives ten times the increase of an exact one. Without it the simulated
+/// reference fell into UDT's small-window regime more often at 100 Mbit/s, 100–200 ms, 3%
+/// loss (window above 300 packets 66% of the time from 5 s on, the reference 87%) and its
+/// goodput was 0.86–0.87 of the reference's over nine seeds.
+pub const DEEP_WAKE: u64 = 20_000;
 
 /// The wake-up rule of one host's driver.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -59,6 +89,11 @@ pub enum HostTiming {
         /// at once); log-normal with spread [`REACTION_SIGMA`], drawn per datagram (see
         /// [`HostTiming::reaction`]).
         reaction: u64,
+        /// A datagram that ends a sleep of at least `deep` ns is taken `wake` ns after it
+        /// arrived (0: every datagram at its arrival); see [`HostTiming::take_delay`].
+        deep: u64,
+        /// See `deep`.
+        wake: u64,
         /// Draws use this seed (the host's).
         seed: u64,
     },
@@ -76,6 +111,8 @@ impl HostTiming {
                 idle: 7_800_000,
                 spread: 400_000,
                 reaction: 215_000,
+                deep: DEEP_SLEEP,
+                wake: DEEP_WAKE,
                 seed: 0,
             }),
             "tokio" => Some(HostTiming::Grid { tick: 1_000_000 }),
@@ -134,6 +171,16 @@ impl HostTiming {
         }
     }
 
+    /// How long after its arrival a datagram is taken (its arrival time for the protocol),
+    /// ns, when the receiving loop last turned `slept` ns before: a `udt4` host's loop that
+    /// slept long wakes late (see [`DEEP_WAKE`]); every other host takes it at once.
+    pub fn take_delay(self, slept: u64) -> u64 {
+        match self {
+            HostTiming::ArrivalOrIdle { deep, wake, .. } if wake > 0 && slept >= deep => wake,
+            _ => 0,
+        }
+    }
+
     /// This rule for the host whose own seed is `seed` (only drawn turns use it).
     pub fn seeded(self, seed: u64) -> HostTiming {
         match self {
@@ -141,11 +188,15 @@ impl HostTiming {
                 idle,
                 spread,
                 reaction,
+                deep,
+                wake,
                 ..
             } => HostTiming::ArrivalOrIdle {
                 idle,
                 spread,
                 reaction,
+                deep,
+                wake,
                 seed,
             },
             other => other,
@@ -178,12 +229,27 @@ mod tests {
             idle: 8 * MS,
             spread: 0,
             reaction: 0,
+            deep: 0,
+            wake: 0,
             seed: 0,
         };
         // Last turn at 3 ms: turns at 11, 19, 27 ms.
         assert_eq!(u.wake_at(4 * MS, 3 * MS, 3 * MS), 11 * MS);
         assert_eq!(u.wake_at(11 * MS, 3 * MS, 3 * MS), 11 * MS);
         assert_eq!(u.wake_at(12 * MS, 5 * MS, 3 * MS), 19 * MS);
+    }
+
+    #[test]
+    fn a_udt4_host_takes_late_only_what_ends_a_long_sleep() {
+        let u = HostTiming::preset("udt4").unwrap();
+        assert_eq!(u.take_delay(DEEP_SLEEP), DEEP_WAKE);
+        assert_eq!(u.take_delay(8 * MS), DEEP_WAKE);
+        assert_eq!(u.take_delay(DEEP_SLEEP - 1), 0);
+        assert_eq!(u.take_delay(120_000), 0, "the second packet of a pair");
+        assert_eq!(u.seeded(3).take_delay(8 * MS), DEEP_WAKE, "seeding keeps it");
+        for other in ["exact", "tokio"] {
+            assert_eq!(HostTiming::preset(other).unwrap().take_delay(8 * MS), 0);
+        }
     }
 
     #[test]

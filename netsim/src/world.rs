@@ -40,6 +40,8 @@ pub struct EndpointSlot {
     last_turn: u64,
     /// Datagrams that have arrived, for drawing the host's reaction delays.
     arrivals: u64,
+    /// Datagrams that arrived and wait for the host to take them (a slow wake-up).
+    held: Vec<Packet>,
 }
 
 /// A scenario in progress.
@@ -238,6 +240,7 @@ impl World {
             same_time_wakes: 0,
             timing,
             last_turn: 0,
+            held: Vec::new(),
             arrivals: 0,
         });
         self.net.nodes[node].ports.insert(addr.port(), idx);
@@ -355,6 +358,12 @@ impl World {
                 e.udt().handle_timeout(to_udt(now));
                 self.drive(ep as usize);
             }
+            Ev::EndpointTake(ep) => {
+                let held = std::mem::take(&mut self.endpoints[ep as usize].held);
+                for p in held {
+                    self.take(ep as usize, p);
+                }
+            }
             Ev::FlowStart(f) => self.start_flow(f as usize),
             Ev::FlowMessage(f) => {
                 let fl = &mut self.flows[f as usize];
@@ -445,34 +454,54 @@ impl World {
         for (ep, p) in local.drain(..) {
             let now = self.now;
             let e = &mut self.endpoints[ep];
-            e.arrivals += 1;
-            let delay = e.timing.reaction(e.arrivals);
-            e.last_turn = now;
-            match p.tail {
-                Some(tail) => e
-                    .udt()
-                    .handle_datagram_parts(to_udt(now), p.src, &p.payload, tail),
-                None => e.udt().handle_datagram(to_udt(now), p.src, &p.payload),
+            // A host still waking up takes this one with those it holds.
+            let delay = if e.held.is_empty() {
+                e.timing.take_delay(now.saturating_sub(e.last_turn))
+            } else {
+                0
+            };
+            if delay > 0 {
+                self.queue.push(now + delay, Ev::EndpointTake(ep as u32));
             }
-            self.net.pool.recycle(p.payload);
-            if delay == 0 {
-                self.drive(ep);
+            if delay > 0 || !e.held.is_empty() {
+                e.held.push(p);
                 continue;
             }
-            // The datagram is taken as it arrives (its arrival time is the core's). As UDT4's
-            // receiving thread does, the host then checks its timers (ACK, NAK, EXP) and sends
-            // the control packets at once; data waits until the sending thread has reacted.
-            e.udt().handle_timeout(to_udt(now));
-            let mut buf = self.take_spare(ep);
-            self.transmit(ep, &mut buf, false);
-            self.put_spare(buf);
-            self.deliver_pending_local();
-            let e = &mut self.endpoints[ep];
-            let turn = now + delay;
-            if e.timer_at.is_none_or(|t| t > turn) {
-                e.timer_at = Some(turn);
-                self.queue.push(turn, Ev::EndpointTimer(ep as u32));
-            }
+            self.take(ep, p);
+        }
+    }
+
+    /// Endpoint `ep`'s host takes datagram `p` now.
+    fn take(&mut self, ep: usize, p: Packet) {
+        let now = self.now;
+        let e = &mut self.endpoints[ep];
+        e.arrivals += 1;
+        let delay = e.timing.reaction(e.arrivals);
+        e.last_turn = now;
+        match p.tail {
+            Some(tail) => e
+                .udt()
+                .handle_datagram_parts(to_udt(now), p.src, &p.payload, tail),
+            None => e.udt().handle_datagram(to_udt(now), p.src, &p.payload),
+        }
+        self.net.pool.recycle(p.payload);
+        if delay == 0 {
+            self.drive(ep);
+            return;
+        }
+        // The datagram is taken as it arrives (its arrival time is the core's). As UDT4's
+        // receiving thread does, the host then checks its timers (ACK, NAK, EXP) and sends
+        // the control packets at once; data waits until the sending thread has reacted.
+        e.udt().handle_timeout(to_udt(now));
+        let mut buf = self.take_spare(ep);
+        self.transmit(ep, &mut buf, false);
+        self.put_spare(buf);
+        self.deliver_pending_local();
+        let e = &mut self.endpoints[ep];
+        let turn = now + delay;
+        if e.timer_at.is_none_or(|t| t > turn) {
+            e.timer_at = Some(turn);
+            self.queue.push(turn, Ev::EndpointTimer(ep as u32));
         }
     }
 

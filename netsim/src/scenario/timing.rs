@@ -49,6 +49,8 @@ impl TimingSpec {
                 idle: i.0,
                 spread: 0,
                 reaction: 0,
+                deep: 0,
+                wake: 0,
                 seed: 0,
             }),
             TimingSpec::Rule(_) => {
