@@ -246,7 +246,11 @@ mod tests {
         assert_eq!(u.take_delay(8 * MS), DEEP_WAKE);
         assert_eq!(u.take_delay(DEEP_SLEEP - 1), 0);
         assert_eq!(u.take_delay(120_000), 0, "the second packet of a pair");
-        assert_eq!(u.seeded(3).take_delay(8 * MS), DEEP_WAKE, "seeding keeps it");
+        assert_eq!(
+            u.seeded(3).take_delay(8 * MS),
+            DEEP_WAKE,
+            "seeding keeps it"
+        );
         for other in ["exact", "tokio"] {
             assert_eq!(HostTiming::preset(other).unwrap().take_delay(8 * MS), 0);
         }
