@@ -94,3 +94,50 @@ fn connect_to_nobody_fails_with_a_clear_message() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("timed out"), "{err}");
 }
+
+#[test]
+fn statistics_reach_the_file_before_the_tool_is_killed() {
+    // `netsim fidelity` stops the programs with a kill when its window ends; the rows
+    // written up to then must be in the file (the reference peer's are).
+    let dir = std::env::temp_dir().join(format!("udt-tools-stats-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let stats = dir.join("recv.csv");
+    let mut recv = Kill(
+        Command::new(env!("CARGO_BIN_EXE_udt-recv"))
+            .args(["--listen", "127.0.0.1:0", "--no-md5", "-q", "--stats"])
+            .arg(&stats)
+            .arg("/dev/null")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(recv.0.stderr.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let addr = first.strip_prefix("listening on ").unwrap().to_string();
+    let _send = Kill(
+        Command::new(env!("CARGO_BIN_EXE_udt-send"))
+            .args([
+                "--connect",
+                &addr,
+                "--bytes",
+                "1000000000000",
+                "--no-md5",
+                "-q",
+            ])
+            .args(["--max-bw", "1000000"])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    recv.0.kill().unwrap();
+    recv.0.wait().unwrap();
+    let text = std::fs::read_to_string(&stats).unwrap();
+    let last = text
+        .lines()
+        .filter_map(|l| l.split(',').next()?.parse::<f64>().ok())
+        .fold(0.0, f64::max);
+    // 1.5 s of 100 ms intervals, minus start-up: rows up to at least 1 s.
+    assert!(last >= 1.0, "last row at {last} s:\n{text:.300}");
+    std::fs::remove_dir_all(&dir).ok();
+}

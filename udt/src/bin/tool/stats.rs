@@ -93,7 +93,10 @@ impl State {
             d(s.pkt_rcv_loss_total, self.last.pkt_rcv_loss_total) as f64,
             total(s) as f64,
         ];
-        let r = write_row(&mut self.out, self.json, t.as_secs_f64(), &self.flow, &vals);
+        // Each interval reaches the file as it is written: a tool stopped by a signal (as
+        // `netsim fidelity` stops the programs when its window ends) keeps its last rows.
+        let r = write_row(&mut self.out, self.json, t.as_secs_f64(), &self.flow, &vals)
+            .and_then(|()| self.out.flush());
         if let Err(e) = r {
             self.error.get_or_insert(e.to_string());
         }
