@@ -359,10 +359,15 @@ impl World {
                 self.drive(ep as usize);
             }
             Ev::EndpointTake(ep) => {
-                let held = std::mem::take(&mut self.endpoints[ep as usize].held);
-                for p in held {
-                    self.take(ep as usize, p);
+                let ep = ep as usize;
+                let mut held = std::mem::take(&mut self.endpoints[ep].held);
+                for p in held.drain(..) {
+                    self.take(ep, p);
                 }
+                // Awake now, the host took what arrived meanwhile at once: nothing was held
+                // again, and the vector's room is kept for the next wake-up.
+                debug_assert!(self.endpoints[ep].held.is_empty());
+                self.endpoints[ep].held = held;
             }
             Ev::FlowStart(f) => self.start_flow(f as usize),
             Ev::FlowMessage(f) => {
@@ -455,19 +460,16 @@ impl World {
             let now = self.now;
             let e = &mut self.endpoints[ep];
             // A host still waking up takes this one with those it holds.
-            let delay = if e.held.is_empty() {
-                e.timing.take_delay(now.saturating_sub(e.last_turn))
-            } else {
-                0
-            };
-            if delay > 0 {
-                self.queue.push(now + delay, Ev::EndpointTake(ep as u32));
+            if e.held.is_empty() {
+                match e.timing.take_delay(now.saturating_sub(e.last_turn)) {
+                    0 => {
+                        self.take(ep, p);
+                        continue;
+                    }
+                    delay => self.queue.push(now + delay, Ev::EndpointTake(ep as u32)),
+                }
             }
-            if delay > 0 || !e.held.is_empty() {
-                e.held.push(p);
-                continue;
-            }
-            self.take(ep, p);
+            e.held.push(p);
         }
     }
 

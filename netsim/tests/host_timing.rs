@@ -125,43 +125,69 @@ fn a_udt4_host_does_not_lock_into_phase_with_a_full_queue() {
     );
 }
 
-/// Of the full ACKs a `timing` receiver sends (100 Mbit/s, 20 ms RTT, 0.1% loss, capture at
-/// the receiver), how many, and how many left at the instant a data packet arrived.
-fn acks_sent_on_arrival(timing: &str) -> (usize, usize) {
+/// A reference-profile bulk flow between two `timing` hosts on a 100 Mbit/s path with
+/// `delay` each way and Bernoulli `loss`, for `secs` seconds: every datagram the server host
+/// saw or sent, as its capture recorded it.
+fn server_capture(
+    timing: &str,
+    seed: u64,
+    secs: u32,
+    delay: &str,
+    loss: &str,
+) -> Vec<conformance::capture::Datagram> {
     let yaml = format!(
         r#"
-name: acks
-seed: 1
-duration: 5s
+name: server_capture
+seed: {seed}
+duration: {secs}s
 hosts:
   client: {{ address: 10.0.0.1, timing: {timing} }}
   server: {{ address: 10.0.1.1, timing: {timing} }}
 links:
-  - {{ between: [client, server], rate: 100Mbps, delay: 10ms, queue: 1000 packets, loss: {{ bernoulli: 0.1% }} }}
+  - {{ between: [client, server], rate: 100Mbps, delay: {delay}, queue: 1000 packets, loss: {{ bernoulli: {loss} }} }}
 flows:
-  - {{ name: bulk, from: client, to: "server:9000", send_for: 5s, options: {{ profile: reference }} }}
+  - {{ name: bulk, from: client, to: "server:9000", send_for: {secs}s, options: {{ profile: reference }} }}
 capture: [server]
 "#
     );
-    let s = Scenario::parse("acks.yaml", &yaml).unwrap_or_else(|e| panic!("{e}"));
-    let (_, dir) = run_in_temp(&s, &format!("acks-{timing}"));
+    let s = Scenario::parse("server_capture.yaml", &yaml).unwrap_or_else(|e| panic!("{e}"));
+    let (_, dir) = run_in_temp(&s, &format!("capture-{timing}-{seed}-{delay}-{loss}"));
     let cap = conformance::capture::read_file(dir.join("server.pcap")).unwrap();
     let _ = std::fs::remove_dir_all(&dir);
+    cap.datagrams
+}
+
+/// The full ACK in `d`, if it is one.
+fn full_ack(d: &conformance::capture::Datagram) -> Option<udt::packet::AckInfo> {
     use udt::packet::{Control, ControlPacket, Packet};
-    let mut arrivals = std::collections::HashSet::new();
-    let mut acks = vec![];
-    for d in &cap.datagrams {
-        match Packet::parse(&d.payload) {
-            Ok(Packet::Data(_)) => {
-                arrivals.insert(d.time_ns);
-            }
-            Ok(Packet::Control(ControlPacket {
-                control: Control::Ack(a),
-                ..
-            })) if a.full.is_some() => acks.push(d.time_ns),
-            _ => {}
-        }
+    match Packet::parse(&d.payload) {
+        Ok(Packet::Control(ControlPacket {
+            control: Control::Ack(a),
+            ..
+        })) => a.full,
+        _ => None,
     }
+}
+
+/// Of the full ACKs a `timing` receiver sends (100 Mbit/s, 20 ms RTT, 0.1% loss, 5 s), how
+/// many, and how many left at the instant a data packet arrived.
+fn acks_sent_on_arrival(timing: &str) -> (usize, usize) {
+    let datagrams = server_capture(timing, 1, 5, "10ms", "0.1%");
+    let arrivals: std::collections::HashSet<u64> = datagrams
+        .iter()
+        .filter(|d| {
+            matches!(
+                udt::packet::Packet::parse(&d.payload),
+                Ok(udt::packet::Packet::Data(_))
+            )
+        })
+        .map(|d| d.time_ns)
+        .collect();
+    let acks: Vec<u64> = datagrams
+        .iter()
+        .filter(|d| full_ack(d).is_some())
+        .map(|d| d.time_ns)
+        .collect();
     let on_arrival = acks.iter().filter(|t| arrivals.contains(t)).count();
     (acks.len(), on_arrival)
 }
@@ -183,39 +209,12 @@ fn a_udt4_receiver_acknowledges_as_data_arrives() {
 
 /// The median link capacity a `timing` receiver reports in its full ACKs from 5 s on (the 64
 /// pair gaps it keeps are the run's by then), on the path and seed of the measurement:
-/// 100 Mbit/s, 100 ms RTT, 3% loss, seed 3.
+/// 100 Mbit/s, 100 ms RTT, 3% loss, seed 3, 20 s.
 fn reported_capacity(timing: &str) -> u32 {
-    let yaml = format!(
-        r#"
-name: capacity
-seed: 3
-duration: 20s
-hosts:
-  client: {{ address: 10.0.0.1, timing: {timing} }}
-  server: {{ address: 10.0.1.1, timing: {timing} }}
-links:
-  - {{ between: [client, server], rate: 100Mbps, delay: 50ms, queue: 1000 packets, loss: {{ bernoulli: 3% }} }}
-flows:
-  - {{ name: bulk, from: client, to: "server:9000", send_for: 20s, options: {{ profile: reference }} }}
-capture: [server]
-"#
-    );
-    let s = Scenario::parse("capacity.yaml", &yaml).unwrap_or_else(|e| panic!("{e}"));
-    let (_, dir) = run_in_temp(&s, &format!("capacity-{timing}"));
-    let cap = conformance::capture::read_file(dir.join("server.pcap")).unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
-    use udt::packet::{Control, ControlPacket, Packet};
-    let mut reported: Vec<u32> = cap
-        .datagrams
+    let mut reported: Vec<u32> = server_capture(timing, 3, 20, "50ms", "3%")
         .iter()
         .filter(|d| d.time_ns >= 5_000_000_000)
-        .filter_map(|d| match Packet::parse(&d.payload) {
-            Ok(Packet::Control(ControlPacket {
-                control: Control::Ack(a),
-                ..
-            })) => a.full.and_then(|f| f.rates).map(|r| r.link_capacity),
-            _ => None,
-        })
+        .filter_map(|d| full_ack(d)?.rates.map(|r| r.link_capacity))
         .collect();
     assert!(reported.len() > 100, "{} ACKs with rates", reported.len());
     reported.sort_unstable();
