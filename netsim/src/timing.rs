@@ -53,10 +53,11 @@ pub const DEEP_SLEEP: u64 = 2_000_000;
 /// with the receiver sharing a CPU with the relay, 9,236 with the receiver alone on its CPU;
 /// at 10 Mbit/s (1.2 ms, 833) 838. The relay's own capture spaces the pairs 119.9–120.2 µs
 /// (10th–90th percentile) and it departs on time (p90 2 µs late), so the receiving host
-/// stamps the pair's first packet late: it mostly ends a long sleep (the sender's bursts
-/// come every ~8 ms), the second a short one (a CPU waking from a deeper idle state takes
-/// longer; the more so alone on its CPU). 20 µs gives the simulated receiver the same
-/// medians: 8,795 at 100 Mbit/s (6 seeds), 841 at 10 Mbit/s.
+/// stamps the pair's first packet late. The model's reading, not measured directly: that
+/// packet mostly ends a long sleep (the sender's bursts come every ~8 ms), the second a
+/// short one, and a CPU waking from a deeper idle state takes longer (consistent with the
+/// larger figure alone on its CPU). 20 µs gives the simulated receiver the same medians:
+/// 8,795 at 100 Mbit/s (6 seeds), 841 at 10 Mbit/s.
 ///
 /// It matters because UDT's rate increase steps by decades of the spare capacity
 /// (`udt-protocol.md` §6.3): at 100 Mbit/s the capacity estimate sits on a step, and an
